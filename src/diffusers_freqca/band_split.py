@@ -1,0 +1,258 @@
+# Copyright 2026 The diffusers-freqca authors. All rights reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Splitting token features into low and high spatial-frequency bands over each image's token grid."""
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class GridSegment:
+    r"""
+    A run of tokens in the sequence that forms one image's token grid, in raster (row-major) order.
+
+    Args:
+        start (`int`): index of the segment's first token in the sequence.
+        height (`int`): rows of the token grid.
+        width (`int`): columns of the token grid. A 1-D segment (no known grid) has `height == 1`.
+
+    Example:
+        ```python
+        >>> GridSegment(start=0, height=32, width=48).length
+        1536
+        ```
+    """
+
+    start: int
+    height: int
+    width: int
+
+    @property
+    def length(self) -> int:
+        return self.height * self.width
+
+    @property
+    def end(self) -> int:
+        return self.start + self.length
+
+
+@dataclass(frozen=True)
+class TokenLayout:
+    r"""
+    Where the image grids sit in a token sequence of length `seq_len`. Tokens outside every segment belong to no
+    grid: they are treated as high band (forecast whole, never low-pass filtered).
+
+    Args:
+        seq_len (`int`): length of the token sequence.
+        segments (`tuple[GridSegment, ...]`): non-overlapping grids, in sequence order.
+
+    Example:
+        ```python
+        >>> # FLUX.1-Kontext at 1024x1024 with a 1024x1024 reference: target grid, then reference grid.
+        >>> TokenLayout(8192, (GridSegment(0, 64, 64), GridSegment(4096, 64, 64)))
+        ```
+    """
+
+    seq_len: int
+    segments: tuple[GridSegment, ...]
+
+    def __post_init__(self):
+        position = 0
+        for segment in self.segments:
+            if segment.height < 1 or segment.width < 1:
+                raise ValueError(f"A grid segment needs a positive height and width, got {segment}.")
+            if segment.start < position:
+                raise ValueError(f"Grid segments must be sorted and must not overlap, got {self.segments}.")
+            position = segment.end
+        if position > self.seq_len:
+            raise ValueError(f"Grid segments end at token {position}, past the sequence length {self.seq_len}.")
+
+    @classmethod
+    def sequence(cls, seq_len: int) -> "TokenLayout":
+        """The fallback layout: the whole sequence as one 1-D signal."""
+        return cls(seq_len, (GridSegment(0, 1, seq_len),))
+
+
+def dct_matrix(n: int, device: torch.device | str | None = None, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    r"""
+    The orthonormal DCT-II matrix `C` of size `n x n`: `C @ x` is `scipy.fft.dct(x, norm="ortho")`, and `C.T` inverts
+    it.
+
+    Args:
+        n (`int`): transform length.
+        device (`torch.device`, *optional*): where to build the matrix.
+        dtype (`torch.dtype`, defaults to `torch.float32`): its dtype.
+
+    Example:
+        ```python
+        >>> c = dct_matrix(8)
+        >>> torch.allclose(c @ c.T, torch.eye(8), atol=1e-6)
+        True
+        ```
+    """
+    k = torch.arange(n, dtype=torch.float64).unsqueeze(1)
+    i = torch.arange(n, dtype=torch.float64).unsqueeze(0)
+    matrix = torch.cos(math.pi * (2 * i + 1) * k / (2 * n)) * math.sqrt(2.0 / n)
+    matrix[0] /= math.sqrt(2.0)
+    return matrix.to(device=device, dtype=dtype)
+
+
+def _normalised_axis_frequency(n: int, kind: str) -> torch.Tensor:
+    # Each axis is scaled to [0, 1] by its own largest frequency, so that a cut-off ratio means the same on the
+    # height and the width axis of a non-square grid.
+    if kind == "dct":
+        freq = torch.arange(n, dtype=torch.float64)
+    else:
+        # One-sided (rfft) along the last axis is handled by the caller; here the full two-sided axis.
+        freq = torch.fft.fftfreq(n, dtype=torch.float64).abs()
+    largest = freq.max()
+    return freq / largest if largest > 0 else freq
+
+
+def low_band_mask(height: int, width: int, cutoff_ratio: float, kind: str) -> torch.Tensor:
+    r"""
+    Boolean mask of the low band in the frequency domain of a `height x width` grid.
+
+    The radius of a frequency is `sqrt(sum_a (f_a / max f_a)^2 / A)` over the `A` axes longer than one, so it lies in
+    `[0, 1]`; a frequency is low when its radius is `<= cutoff_ratio`. On a square grid with the DCT this is the
+    authors' mask `sqrt(u^2 + v^2) <= ratio * max sqrt(u^2 + v^2)`; on a 1-D sequence with the FFT it is their
+    `|f| <= ratio * max |f|`.
+
+    Args:
+        height (`int`): grid rows.
+        width (`int`): grid columns.
+        cutoff_ratio (`float`): the low band's radius, in `(0, 1]`.
+        kind (`str`): `"dct"` (mask over DCT indices, shape `(height, width)`) or `"fft"` (mask over the `rfft2`
+            half-spectrum, shape `(height, width // 2 + 1)`).
+
+    Example:
+        ```python
+        >>> low_band_mask(16, 16, 0.1, "dct").sum().item()
+        6
+        ```
+    """
+    if kind not in ("dct", "fft"):
+        raise ValueError(f"`kind` must be 'dct' or 'fft', got {kind!r}.")
+    fh = _normalised_axis_frequency(height, kind)
+    fw = _normalised_axis_frequency(width, kind)
+    if kind == "fft":
+        fw = fw[: width // 2 + 1]
+    axes = max(1, int(height > 1) + int(width > 1))
+    radius = torch.sqrt((fh[:, None] ** 2 + fw[None, :] ** 2) / axes)
+    # A tiny tolerance so that frequencies exactly on the cut-off are low regardless of rounding.
+    return radius <= cutoff_ratio + 1e-9
+
+
+class BandSplitter:
+    r"""
+    Splits features of shape `(batch, seq_len, channels)` into a low and a high band per image grid of a
+    [`TokenLayout`]. The transform runs on the tensor's device in float32; the DCT matrices and masks are built once
+    per grid size and device and reused.
+
+    `low + high == x` holds exactly (up to float32 rounding): the high band is computed as `x - low`.
+
+    Args:
+        decomposition (`str`): `"dct"` or `"fft"`.
+        cutoff_ratio (`float`): see [`low_band_mask`].
+
+    Example:
+        ```python
+        >>> splitter = BandSplitter("dct", 0.1)
+        >>> x = torch.randn(2, 24 * 16, 8)
+        >>> low = splitter.low_pass(x, TokenLayout(24 * 16, (GridSegment(0, 24, 16),)))
+        >>> high = x - low
+        ```
+    """
+
+    def __init__(self, decomposition: str, cutoff_ratio: float):
+        if decomposition not in ("dct", "fft"):
+            raise ValueError(f"`decomposition` must be 'dct' or 'fft' for a BandSplitter, got {decomposition!r}.")
+        self.decomposition = decomposition
+        self.cutoff_ratio = cutoff_ratio
+        self._matrices: dict[tuple[int, torch.device], torch.Tensor] = {}
+        self._masks: dict[tuple[int, int, torch.device], torch.Tensor] = {}
+
+    def _dct(self, n: int, device: torch.device) -> torch.Tensor:
+        key = (n, device)
+        if key not in self._matrices:
+            self._matrices[key] = dct_matrix(n, device=device)
+        return self._matrices[key]
+
+    def _mask(self, height: int, width: int, device: torch.device) -> torch.Tensor:
+        key = (height, width, device)
+        if key not in self._masks:
+            mask = low_band_mask(height, width, self.cutoff_ratio, self.decomposition)
+            self._masks[key] = mask.to(device=device, dtype=torch.float32)
+        return self._masks[key]
+
+    def _low_pass_grid(self, grid: torch.Tensor) -> torch.Tensor:
+        # grid: (batch, height, width, channels), float32
+        _, height, width, _ = grid.shape
+        mask = self._mask(height, width, grid.device)
+        if self.decomposition == "dct":
+            ch, cw = self._dct(height, grid.device), self._dct(width, grid.device)
+            coeffs = torch.einsum("uh,bhwc,vw->buvc", ch, grid, cw)
+            coeffs = coeffs * mask[None, :, :, None]
+            return torch.einsum("uh,buvc,vw->bhwc", ch, coeffs, cw)
+        spectrum = torch.fft.rfft2(grid, dim=(1, 2))
+        spectrum = spectrum * mask[None, :, :, None]
+        return torch.fft.irfft2(spectrum, s=(height, width), dim=(1, 2))
+
+    def low_pass(self, x: torch.Tensor, layout: TokenLayout) -> torch.Tensor:
+        r"""
+        The low band of `x`, in float32, with zeros on tokens outside every grid.
+
+        Args:
+            x (`torch.Tensor`): features of shape `(batch, layout.seq_len, channels)`.
+            layout (`TokenLayout`): where the grids are.
+
+        Returns:
+            `torch.Tensor`: float32 tensor of the shape of `x`.
+        """
+        if x.ndim != 3 or x.shape[1] != layout.seq_len:
+            raise ValueError(
+                f"Expected features of shape (batch, {layout.seq_len}, channels) for this token layout, "
+                f"got {tuple(x.shape)}."
+            )
+        x = x.to(torch.float32)
+        batch, _, channels = x.shape
+        pieces = []
+        position = 0
+        for segment in layout.segments:
+            if segment.start > position:
+                pieces.append(x.new_zeros(batch, segment.start - position, channels))
+            grid = x[:, segment.start : segment.end].reshape(batch, segment.height, segment.width, channels)
+            pieces.append(self._low_pass_grid(grid).reshape(batch, segment.length, channels))
+            position = segment.end
+        if position < layout.seq_len:
+            pieces.append(x.new_zeros(batch, layout.seq_len - position, channels))
+        return pieces[0] if len(pieces) == 1 else torch.cat(pieces, dim=1)
+
+    def split(self, x: torch.Tensor, layout: TokenLayout) -> tuple[torch.Tensor, torch.Tensor]:
+        r"""
+        Returns `(low, high)` in float32 with `low + high == x`.
+
+        Args:
+            x (`torch.Tensor`): features of shape `(batch, layout.seq_len, channels)`.
+            layout (`TokenLayout`): where the grids are.
+
+        Example:
+            ```python
+            >>> low, high = BandSplitter("fft", 0.1).split(x, layout)
+            ```
+        """
+        low = self.low_pass(x, layout)
+        return low, x.to(torch.float32) - low

@@ -1,0 +1,237 @@
+# Copyright 2026 The diffusers-freqca authors. All rights reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""The FreqCa configuration: one dataclass, validated on construction, serialisable to a plain dict."""
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+
+DECOMPOSITIONS = ("dct", "fft", "none")
+PREDICTORS = ("hermite", "taylor")
+CRF_FORMS = ("residual", "hidden_states")
+SPACINGS = ("step", "timestep")
+GRID_FALLBACKS = ("sequence", "error")
+MAX_FORECAST_ORDER = 2
+
+# dtypes a config may name when it is serialised; everything else is rejected with the list below.
+_DTYPES_BY_NAME = {
+    "float32": torch.float32,
+    "float16": torch.float16,
+    "bfloat16": torch.bfloat16,
+    "float64": torch.float64,
+}
+
+
+def _allowed(values) -> str:
+    return ", ".join(repr(v) for v in values)
+
+
+def _check_int(name: str, value: Any, minimum: int, maximum: int | None = None) -> None:
+    # bool is an int subclass; `True` as an interval is almost certainly a mistake.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"`{name}` must be an int, got {value!r} of type {type(value).__name__}.")
+    if value < minimum or (maximum is not None and value > maximum):
+        bound = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
+        raise ValueError(f"`{name}` must be {bound}, got {value!r}.")
+
+
+def _check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"`{name}` must be one of {_allowed(allowed)}, got {value!r}.")
+
+
+@dataclass
+class FreqCaConfig:
+    r"""
+    Configuration for [FreqCa: frequency-aware feature caching](https://huggingface.co/papers/2510.08669).
+
+    FreqCa runs the transformer's block stack only on some denoising steps ("full steps"). On every full step it
+    caches the Cumulative Residual Feature (CRF), the output of the whole block stack for the image tokens. On the
+    other steps ("predicted steps") no transformer block runs: the CRF is forecast and passed through the model's own
+    output head with the current step's conditioning. The forecast splits the CRF into a low- and a high-frequency
+    band over each image's token grid: the low band, similar from step to step, is reused; the high band, which
+    changes smoothly, is extrapolated with a second-order Hermite (or Taylor) predictor.
+
+    Args:
+        cache_interval (`int`, defaults to `6`):
+            After the warm-up, a full step is computed every `cache_interval` steps (`N` in the paper; 6 is its
+            balanced and 9 its aggressive setting). `1` computes every step.
+        disable_cache_before_step (`int`, defaults to `3`):
+            Steps `0 .. disable_cache_before_step - 1` are full steps (warm-up). At least `1`, because nothing can be
+            forecast before the first full step.
+        disable_cache_after_step (`int`, *optional*, defaults to `None`):
+            If set, every step with index `>= disable_cache_after_step` is a full step.
+        full_compute_steps (`tuple[int, ...]`, *optional*, defaults to `None`):
+            Extra step indices that are always full steps, e.g. `(47,)` to compute one step near the end of a
+            50-step trajectory. The interval counts from the most recent full step, whichever rule made it.
+        decomposition (`str`, defaults to `"dct"`):
+            How the CRF is split into bands over the token grid: `"dct"` (orthonormal 2-D DCT-II, the paper's choice
+            for FLUX), `"fft"` (2-D FFT, the paper's choice for Qwen-Image) or `"none"` (no split: the whole CRF is
+            forecast with `high_freq_order`).
+        cutoff_ratio (`float`, defaults to `0.1`):
+            Radius of the low band as a fraction of the largest radial frequency of the grid, in `(0, 1]`. Frequencies
+            are normalised per axis, so the cut is the same fraction along height and width of non-square grids;
+            on a square grid this is exactly the paper's mask.
+        low_freq_order (`int`, defaults to `0`):
+            Order of the low-band forecast, `0..2`. The paper reuses the low band (`0`).
+        high_freq_order (`int`, defaults to `2`):
+            Order of the high-band forecast, `0..2`. The paper uses `2`.
+        predictor (`str`, defaults to `"hermite"`):
+            `"hermite"`: the paper's scaled Hermite expansion; `"taylor"`: a Taylor expansion, which is exact for
+            polynomial trajectories up to the forecast order.
+        hermite_scale (`float`, defaults to `0.71`):
+            The scale `s` of the Hermite expansion (the paper's value is 0.71).
+        spacing (`str`, defaults to `"step"`):
+            The time axis of the forecast: `"step"` (step indices, the paper) or `"timestep"` (the real timesteps the
+            transformer receives, which are not evenly spaced under shifted schedules; Hermite terms are then scaled
+            to the mean step size so that `hermite_scale` keeps its meaning).
+        crf_form (`str`, defaults to `"residual"`):
+            What is cached: `"hidden_states"` (the block stack's output, as in the authors' code) or `"residual"`
+            (the stack's output minus its input; on a predicted step the forecast residual is added to the current
+            step's input, which carries the current noise level).
+        cache_dtype (`torch.dtype`, *optional*, defaults to `None`):
+            dtype in which the cached CRF and its differences are stored. `None` stores them in the model's dtype.
+            The band split itself always runs in float32.
+        grid_fallback (`str`, defaults to `"sequence"`):
+            What to do when an image token grid cannot be determined from the model's inputs: `"sequence"` warns once
+            and splits bands with a 1-D transform over the token sequence (the authors' FFT variant), `"error"`
+            raises.
+
+    Example:
+        ```python
+        >>> import torch
+        >>> from diffusers import FluxPipeline
+        >>> from diffusers_freqca import FreqCaConfig
+
+        >>> pipe = FluxPipeline.from_pretrained("black-forest-labs/FLUX.1-dev", torch_dtype=torch.bfloat16).to("cuda")
+        >>> pipe.transformer.enable_cache(FreqCaConfig(cache_interval=6, decomposition="dct"))
+        >>> image = pipe("A cat holding a sign that says hello world", num_inference_steps=50).images[0]
+        ```
+    """
+
+    cache_interval: int = 6
+    disable_cache_before_step: int = 3
+    disable_cache_after_step: int | None = None
+    full_compute_steps: tuple[int, ...] | None = None
+    decomposition: str = "dct"
+    cutoff_ratio: float = 0.1
+    low_freq_order: int = 0
+    high_freq_order: int = 2
+    predictor: str = "hermite"
+    hermite_scale: float = 0.71
+    spacing: str = "step"
+    crf_form: str = "residual"
+    cache_dtype: torch.dtype | None = None
+    grid_fallback: str = "sequence"
+
+    def __post_init__(self):
+        _check_int("cache_interval", self.cache_interval, 1)
+        _check_int("disable_cache_before_step", self.disable_cache_before_step, 1)
+        if self.disable_cache_after_step is not None:
+            _check_int("disable_cache_after_step", self.disable_cache_after_step, 0)
+        if self.full_compute_steps is not None:
+            if isinstance(self.full_compute_steps, (str, bytes)) or not hasattr(self.full_compute_steps, "__iter__"):
+                raise ValueError(
+                    f"`full_compute_steps` must be a sequence of step indices or None, got {self.full_compute_steps!r}."
+                )
+            steps = tuple(self.full_compute_steps)
+            for step in steps:
+                _check_int("full_compute_steps[...]", step, 0)
+            self.full_compute_steps = tuple(sorted(set(steps)))
+        _check_choice("decomposition", self.decomposition, DECOMPOSITIONS)
+        if isinstance(self.cutoff_ratio, bool) or not isinstance(self.cutoff_ratio, (int, float)):
+            raise ValueError(f"`cutoff_ratio` must be a float in (0, 1], got {self.cutoff_ratio!r}.")
+        if not 0.0 < float(self.cutoff_ratio) <= 1.0:
+            raise ValueError(f"`cutoff_ratio` must be a float in (0, 1], got {self.cutoff_ratio!r}.")
+        self.cutoff_ratio = float(self.cutoff_ratio)
+        _check_int("low_freq_order", self.low_freq_order, 0, MAX_FORECAST_ORDER)
+        _check_int("high_freq_order", self.high_freq_order, 0, MAX_FORECAST_ORDER)
+        _check_choice("predictor", self.predictor, PREDICTORS)
+        if isinstance(self.hermite_scale, bool) or not isinstance(self.hermite_scale, (int, float)):
+            raise ValueError(f"`hermite_scale` must be a positive float, got {self.hermite_scale!r}.")
+        if not float(self.hermite_scale) > 0.0:
+            raise ValueError(f"`hermite_scale` must be a positive float, got {self.hermite_scale!r}.")
+        self.hermite_scale = float(self.hermite_scale)
+        _check_choice("spacing", self.spacing, SPACINGS)
+        _check_choice("crf_form", self.crf_form, CRF_FORMS)
+        if self.cache_dtype is not None and self.cache_dtype not in _DTYPES_BY_NAME.values():
+            raise ValueError(
+                f"`cache_dtype` must be None or one of {_allowed(list(_DTYPES_BY_NAME.values()))}, "
+                f"got {self.cache_dtype!r}."
+            )
+        _check_choice("grid_fallback", self.grid_fallback, GRID_FALLBACKS)
+
+    @property
+    def forecast_order(self) -> int:
+        """The highest forecast order of either band: how many full steps of history the forecast uses, minus one."""
+        return max(self.low_freq_order, self.high_freq_order)
+
+    @property
+    def splits_bands(self) -> bool:
+        """Whether a band split is needed at all: with equal orders both bands are forecast alike."""
+        return self.decomposition != "none" and self.low_freq_order != self.high_freq_order
+
+    def to_dict(self) -> dict[str, Any]:
+        """
+        Returns the config as a JSON-serialisable dict (dtypes become their names, tuples become lists).
+
+        Example:
+            ```python
+            >>> FreqCaConfig(cache_interval=9).to_dict()["cache_interval"]
+            9
+            ```
+        """
+        data = dataclasses.asdict(self)
+        if self.cache_dtype is not None:
+            data["cache_dtype"] = str(self.cache_dtype).replace("torch.", "")
+        if self.full_compute_steps is not None:
+            data["full_compute_steps"] = list(self.full_compute_steps)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "FreqCaConfig":
+        """
+        Builds a config from a dict such as the one `to_dict` returns. Unknown keys raise a `ValueError` that lists
+        them and the known ones.
+
+        Args:
+            data (`dict[str, Any]`): field names mapped to values; `cache_dtype` may be a dtype name.
+
+        Example:
+            ```python
+            >>> FreqCaConfig.from_dict({"cache_interval": 9, "cache_dtype": "bfloat16"}).cache_dtype
+            torch.bfloat16
+            ```
+        """
+        if not isinstance(data, dict):
+            raise ValueError(f"A FreqCa config must be a dict of field names to values, got {type(data).__name__}.")
+        known = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"Unknown FreqCaConfig field(s) {unknown}; known fields are {sorted(known)}.")
+        values = dict(data)
+        dtype = values.get("cache_dtype")
+        if isinstance(dtype, str):
+            name = dtype.replace("torch.", "")
+            if name not in _DTYPES_BY_NAME:
+                raise ValueError(
+                    f"`cache_dtype` must be None or one of {_allowed(list(_DTYPES_BY_NAME))}, got {dtype!r}."
+                )
+            values["cache_dtype"] = _DTYPES_BY_NAME[name]
+        if isinstance(values.get("full_compute_steps"), list):
+            values["full_compute_steps"] = tuple(values["full_compute_steps"])
+        return cls(**values)

@@ -1,0 +1,198 @@
+# Copyright 2026 The diffusers-freqca authors. All rights reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Forecasting a cached feature from its values at the last full steps, per frequency band."""
+
+import math
+from collections.abc import Callable
+
+import torch
+
+
+def predictor_coefficients(predictor: str, distance: float, unit: float = 1.0, scale: float = 0.71) -> tuple[float, float]:
+    r"""
+    Weights `(a1, a2)` of the first and second derivative in a forecast `F + a1 * F' + a2 * F''` at `distance` past
+    the last full step.
+
+    - `"taylor"`: `a1 = d`, `a2 = d^2 / 2`.
+    - `"hermite"` (FreqCa): with the distance and the derivatives measured in units of `unit` (one denoising step),
+      `F + sum_k D_k * H_k(s * x) * s^k / k!` with `x = d / unit`, `H_1(y) = 2y`, `H_2(y) = 4y^2 - 2`, i.e.
+      `a1 = unit * 2 s^2 x` and `a2 = unit^2 * (4 s^2 x^2 - 2) s^2 / 2` (about `1.008 x` and `0.508 x^2 - 0.504` for
+      `s = 0.71`).
+
+    Args:
+        predictor (`str`): `"taylor"` or `"hermite"`.
+        distance (`float`): how far past the last full step the forecast is, in the forecast's time unit.
+        unit (`float`, defaults to `1.0`): the length of one denoising step in that unit (Hermite only).
+        scale (`float`, defaults to `0.71`): the Hermite scale `s`.
+
+    Example:
+        ```python
+        >>> predictor_coefficients("hermite", 2.0)
+        (2.0164, 1.5246...)
+        ```
+    """
+    if predictor == "taylor":
+        return distance, distance * distance / 2.0
+    if predictor == "hermite":
+        x = distance / unit
+        a1 = unit * (2.0 * scale * x) * scale
+        a2 = unit * unit * (4.0 * (scale * x) ** 2 - 2.0) * scale**2 / math.factorial(2)
+        return a1, a2
+    raise ValueError(f"`predictor` must be 'hermite' or 'taylor', got {predictor!r}.")
+
+
+class BandForecaster:
+    r"""
+    Forecasts a feature `F(t)` from its values at the most recent full steps, with separate forecast orders for a
+    low and a high frequency band.
+
+    It stores the latest value `F(t0)` once and, per band, the Newton divided differences of that band:
+    `F[t0, t1]` (order >= 1) and `F[t0, t1, t2]` (order 2). Because the band split is linear, it is applied to the
+    difference of consecutive full-step values, never to the values themselves, and a band of order 0 stores
+    nothing: the paper's setting (low order 0, high order 2) holds three feature-sized tensors.
+
+    Derivatives at `t0` come from the Newton polynomial through the stored points, so they honour uneven spacing and
+    a Taylor forecast is exact for polynomials up to the forecast order.
+
+    Args:
+        low_order (`int`): forecast order of the low band, `0..2`.
+        high_order (`int`): forecast order of the high band, `0..2`.
+        low_pass (`Callable[[torch.Tensor], torch.Tensor]`, *optional*):
+            Returns the low band (float32) of a float32 feature. `None` means no split: the whole feature is the high
+            band.
+        predictor (`str`, defaults to `"hermite"`): see [`predictor_coefficients`].
+        hermite_scale (`float`, defaults to `0.71`): the Hermite scale.
+        storage_dtype (`torch.dtype`, *optional*): dtype of the stored tensors; `None` keeps the feature's dtype.
+
+    Example:
+        ```python
+        >>> forecaster = BandForecaster(low_order=0, high_order=2, low_pass=None, predictor="taylor")
+        >>> for t in (0.0, 1.0, 2.0):
+        ...     forecaster.update(torch.tensor([t**2]), time=t, step=int(t))
+        >>> forecaster.predict(time=4.0)
+        tensor([16.])
+        ```
+    """
+
+    def __init__(
+        self,
+        low_order: int,
+        high_order: int,
+        low_pass: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        predictor: str = "hermite",
+        hermite_scale: float = 0.71,
+        storage_dtype: torch.dtype | None = None,
+    ):
+        if low_pass is None:
+            low_order = high_order
+        self.orders = {"low": low_order, "high": high_order}
+        self.low_pass = low_pass
+        self.predictor = predictor
+        self.hermite_scale = hermite_scale
+        self.storage_dtype = storage_dtype
+        self.reset()
+
+    def reset(self) -> None:
+        """Forgets every stored value."""
+        self.value: torch.Tensor | None = None
+        self.times: list[float] = []
+        self.steps: list[int] = []
+        self.differences: dict[str, list[torch.Tensor]] = {"low": [], "high": []}
+
+    @property
+    def num_updates(self) -> int:
+        return len(self.times)
+
+    @property
+    def tensors(self) -> list[torch.Tensor]:
+        """Every tensor held, for memory accounting."""
+        held = [] if self.value is None else [self.value]
+        return held + self.differences["low"] + self.differences["high"]
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the stored tensors."""
+        return sum(t.numel() * t.element_size() for t in self.tensors)
+
+    def _bands(self, difference: torch.Tensor) -> dict[str, torch.Tensor]:
+        if self.low_pass is None:
+            return {"high": difference}
+        needs = {band for band, order in self.orders.items() if order >= 1}
+        if not needs:
+            return {}
+        low = self.low_pass(difference)
+        bands = {"low": low, "high": difference - low}
+        return {band: bands[band] for band in needs}
+
+    @torch.no_grad()
+    def update(self, value: torch.Tensor, time: float, step: int) -> None:
+        r"""
+        Records the feature computed at a full step.
+
+        Args:
+            value (`torch.Tensor`): the feature.
+            time (`float`): its position on the forecast's time axis (strictly increasing between updates).
+            step (`int`): its denoising step index (used to measure the mean step size on that axis).
+        """
+        dtype = self.storage_dtype or value.dtype
+        max_order = max(self.orders.values())
+        if self.value is not None and max_order >= 1:
+            dt = time - self.times[0]
+            if dt <= 0:
+                raise ValueError(f"Forecast times must increase between full steps, got {time} after {self.times[0]}.")
+            first = (value.to(torch.float32) - self.value.to(torch.float32)) / dt
+            for band, band_first in self._bands(first).items():
+                old = self.differences[band]
+                new = [band_first]
+                if self.orders[band] >= 2 and old:
+                    # F[t_new, t0, t1] = (F[t_new, t0] - F[t0, t1]) / (t_new - t1)
+                    new.append((band_first - old[0].to(torch.float32)) / (time - self.times[1]))
+                self.differences[band] = [d.to(dtype) for d in new]
+        self.value = value.detach().to(dtype)
+        self.times = [time, *self.times][: max_order + 1]
+        self.steps = [step, *self.steps][: max_order + 1]
+
+    def step_unit(self) -> float:
+        """The mean distance between consecutive denoising steps on the time axis, over the stored history."""
+        if len(self.times) < 2 or self.steps[0] == self.steps[-1]:
+            return 1.0
+        return (self.times[0] - self.times[-1]) / (self.steps[0] - self.steps[-1])
+
+    @torch.no_grad()
+    def predict(self, time: float) -> torch.Tensor:
+        r"""
+        The forecast feature at `time`, in the storage dtype.
+
+        Args:
+            time (`float`): a position on the forecast's time axis, usually past the last update.
+
+        Returns:
+            `torch.Tensor`: the forecast.
+        """
+        if self.value is None:
+            raise RuntimeError("BandForecaster.predict was called before any update.")
+        distance = time - self.times[0]
+        a1, a2 = predictor_coefficients(self.predictor, distance, self.step_unit(), self.hermite_scale)
+        prediction = self.value
+        for differences in self.differences.values():
+            if not differences:
+                continue
+            if len(differences) == 1:
+                # Order one: F'(t0) ~= F[t0, t1].
+                prediction = prediction + a1 * differences[0]
+                continue
+            # Order two: F'(t0) = F[t0,t1] + F[t0,t1,t2] (t0 - t1), F''(t0) = 2 F[t0,t1,t2].
+            second_weight = a1 * (self.times[0] - self.times[1]) + 2.0 * a2
+            prediction = prediction + a1 * differences[0] + second_weight * differences[1]
+        return prediction

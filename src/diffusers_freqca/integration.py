@@ -1,0 +1,93 @@
+# Copyright 2026 The diffusers-freqca authors. All rights reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""`enable_cache(FreqCaConfig(...))` on stock diffusers.
+
+diffusers' `CacheMixin.enable_cache` / `disable_cache` dispatch on a fixed list of config classes and have no
+registry. This module wraps both methods once: a `FreqCaConfig` is handled here exactly as diffusers handles its own
+configs (the "already enabled" error, hook registration, child-registry invalidation, `_cache_config`, removal of all
+hooks on disable); every other config goes to the original methods untouched.
+"""
+
+import functools
+
+from diffusers.hooks import HookRegistry
+from diffusers.models.cache_utils import CacheMixin
+
+from .config import FreqCaConfig
+from .hooks import apply_freqca, remove_freqca
+
+
+_PATCH_MARKER = "_diffusers_freqca_extension"
+
+
+def _enable_cache_with_freqca(original):
+    @functools.wraps(original)
+    def enable_cache(self, config) -> None:
+        if not isinstance(config, FreqCaConfig):
+            return original(self, config)
+        if self.is_cache_enabled:
+            raise ValueError(
+                f"Caching has already been enabled with {type(self._cache_config)}. To apply a new caching technique, "
+                "please disable the existing one first."
+            )
+        apply_freqca(self, config)
+        HookRegistry.check_if_exists_or_initialize(self).invalidate_child_registries_cache()
+        self._cache_config = config
+
+    setattr(enable_cache, _PATCH_MARKER, original)
+    return enable_cache
+
+
+def _disable_cache_with_freqca(original):
+    @functools.wraps(original)
+    def disable_cache(self) -> None:
+        if not isinstance(self._cache_config, FreqCaConfig):
+            return original(self)
+        remove_freqca(self)
+        self._cache_config = None
+
+    setattr(disable_cache, _PATCH_MARKER, original)
+    return disable_cache
+
+
+def register_freqca_with_diffusers() -> None:
+    r"""
+    Teaches `CacheMixin.enable_cache` and `disable_cache` (the methods of every diffusers model with caching support)
+    to accept a [`FreqCaConfig`]. Importing `diffusers_freqca` calls it; calling it again does nothing.
+
+    Example:
+        ```python
+        >>> import diffusers_freqca  # registers FreqCa
+        >>> pipe.transformer.enable_cache(diffusers_freqca.FreqCaConfig())
+        >>> pipe.transformer.disable_cache()
+        ```
+    """
+    if is_freqca_registered():
+        return
+    CacheMixin.enable_cache = _enable_cache_with_freqca(CacheMixin.enable_cache)
+    CacheMixin.disable_cache = _disable_cache_with_freqca(CacheMixin.disable_cache)
+
+
+def is_freqca_registered() -> bool:
+    r"""
+    Whether `CacheMixin.enable_cache` accepts a [`FreqCaConfig`] in this process.
+
+    Example:
+        ```python
+        >>> import diffusers_freqca
+        >>> diffusers_freqca.is_freqca_registered()
+        True
+        ```
+    """
+    return hasattr(CacheMixin.enable_cache, _PATCH_MARKER) and hasattr(CacheMixin.disable_cache, _PATCH_MARKER)

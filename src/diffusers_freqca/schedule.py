@@ -1,0 +1,71 @@
+# Copyright 2026 The diffusers-freqca authors. All rights reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Which denoising steps run the transformer in full, and which are forecast."""
+
+from .config import FreqCaConfig
+
+
+def is_full_step(step: int, last_full_step: int | None, config: FreqCaConfig) -> bool:
+    r"""
+    Whether denoising step `step` must run the whole block stack.
+
+    A step is full when it is in the warm-up (`step < disable_cache_before_step`), at or after
+    `disable_cache_after_step`, listed in `full_compute_steps`, when no full step has been computed yet, or when
+    `cache_interval` steps have passed since the last full step.
+
+    Args:
+        step (`int`): the step index, from 0.
+        last_full_step (`int`, *optional*): the index of the most recent full step, `None` if there was none.
+        config (`FreqCaConfig`): the schedule's settings.
+
+    Example:
+        ```python
+        >>> config = FreqCaConfig(cache_interval=6, disable_cache_before_step=3)
+        >>> [s for s in range(10) if is_full_step(s, None if s == 0 else max(f for f in (0, 1, 2, 8) if f < s), config)]
+        [0, 1, 2, 8]
+        ```
+    """
+    if step < config.disable_cache_before_step or last_full_step is None:
+        return True
+    if config.disable_cache_after_step is not None and step >= config.disable_cache_after_step:
+        return True
+    if config.full_compute_steps is not None and step in config.full_compute_steps:
+        return True
+    return step - last_full_step >= config.cache_interval
+
+
+def full_steps(num_inference_steps: int, config: FreqCaConfig) -> list[int]:
+    r"""
+    The full steps of a run of `num_inference_steps` steps.
+
+    Args:
+        num_inference_steps (`int`): number of denoising steps (transformer calls per context).
+        config (`FreqCaConfig`): the schedule's settings.
+
+    Returns:
+        `list[int]`: the indices of the full steps; their count is the number of transformer evaluations per context.
+
+    Example:
+        ```python
+        >>> full_steps(50, FreqCaConfig(cache_interval=6))
+        [0, 1, 2, 8, 14, 20, 26, 32, 38, 44]
+        ```
+    """
+    if isinstance(num_inference_steps, bool) or not isinstance(num_inference_steps, int) or num_inference_steps < 0:
+        raise ValueError(f"`num_inference_steps` must be a non-negative int, got {num_inference_steps!r}.")
+    steps: list[int] = []
+    for step in range(num_inference_steps):
+        if is_full_step(step, steps[-1] if steps else None, config):
+            steps.append(step)
+    return steps
