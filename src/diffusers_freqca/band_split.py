@@ -199,11 +199,12 @@ class BandSplitter:
         return self._masks[key]
 
     def _low_pass_grid(self, grid: torch.Tensor) -> torch.Tensor:
-        # grid: (batch, height, width, channels), float32
+        # grid: (batch, height, width, channels), float32 or float64
         _, height, width, _ = grid.shape
-        mask = self._mask(height, width, grid.device)
+        mask = self._mask(height, width, grid.device).to(grid.dtype)
         if self.decomposition == "dct":
-            ch, cw = self._dct(height, grid.device), self._dct(width, grid.device)
+            ch = self._dct(height, grid.device).to(grid.dtype)
+            cw = self._dct(width, grid.device).to(grid.dtype)
             coeffs = torch.einsum("uh,bhwc,vw->buvc", ch, grid, cw)
             coeffs = coeffs * mask[None, :, :, None]
             return torch.einsum("uh,buvc,vw->bhwc", ch, coeffs, cw)
@@ -220,14 +221,15 @@ class BandSplitter:
             layout (`TokenLayout`): where the grids are.
 
         Returns:
-            `torch.Tensor`: float32 tensor of the shape of `x`.
+            `torch.Tensor`: float32 (float64 for float64 inputs) tensor of the shape of `x`.
         """
         if x.ndim != 3 or x.shape[1] != layout.seq_len:
             raise ValueError(
                 f"Expected features of shape (batch, {layout.seq_len}, channels) for this token layout, "
                 f"got {tuple(x.shape)}."
             )
-        x = x.to(torch.float32)
+        # The transform runs in float32 (float64 inputs keep their precision).
+        x = x if x.dtype == torch.float64 else x.to(torch.float32)
         batch, _, channels = x.shape
         pieces = []
         position = 0
@@ -255,4 +257,4 @@ class BandSplitter:
             ```
         """
         low = self.low_pass(x, layout)
-        return low, x.to(torch.float32) - low
+        return low, x.to(low.dtype) - low

@@ -149,8 +149,10 @@ class FreqCaConfig:
                     f"`full_compute_steps` must be a sequence of step indices or None, got {self.full_compute_steps!r}."
                 )
             steps = tuple(self.full_compute_steps)
-            for step in steps:
-                _check_int("full_compute_steps[...]", step, 0)
+            if any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in steps):
+                raise ValueError(
+                    f"`full_compute_steps` must hold step indices (ints >= 0), got {self.full_compute_steps!r}."
+                )
             self.full_compute_steps = tuple(sorted(set(steps)))
         _check_choice("decomposition", self.decomposition, DECOMPOSITIONS)
         if isinstance(self.cutoff_ratio, bool) or not isinstance(self.cutoff_ratio, (int, float)):

@@ -146,18 +146,20 @@ class BandForecaster:
             step (`int`): its denoising step index (used to measure the mean step size on that axis).
         """
         dtype = self.storage_dtype or value.dtype
+        # Differences of nearby values cancel digits: take them in float32 at least, never below the inputs.
+        compute = torch.float64 if torch.float64 in (dtype, value.dtype) else torch.float32
         max_order = max(self.orders.values())
         if self.value is not None and max_order >= 1:
             dt = time - self.times[0]
             if dt <= 0:
                 raise ValueError(f"Forecast times must increase between full steps, got {time} after {self.times[0]}.")
-            first = (value.to(torch.float32) - self.value.to(torch.float32)) / dt
+            first = (value.to(compute) - self.value.to(compute)) / dt
             for band, band_first in self._bands(first).items():
                 old = self.differences[band]
                 new = [band_first]
                 if self.orders[band] >= 2 and old:
                     # F[t_new, t0, t1] = (F[t_new, t0] - F[t0, t1]) / (t_new - t1)
-                    new.append((band_first - old[0].to(torch.float32)) / (time - self.times[1]))
+                    new.append((band_first - old[0].to(compute)) / (time - self.times[1]))
                 self.differences[band] = [d.to(dtype) for d in new]
         self.value = value.detach().to(dtype)
         self.times = [time, *self.times][: max_order + 1]
