@@ -26,9 +26,11 @@ def _feed(forecaster, fn, times):
         (
             "quadratic_order2",
             2,
-            lambda t: torch.tensor([[0.5, -1.5]], dtype=torch.float64) * t**2
-            + torch.tensor([[2.0, 1.0]], dtype=torch.float64) * t
-            - 1,
+            lambda t: (
+                torch.tensor([[0.5, -1.5]], dtype=torch.float64) * t**2
+                + torch.tensor([[2.0, 1.0]], dtype=torch.float64) * t
+                - 1
+            ),
         ),
     ]
 )

@@ -19,7 +19,9 @@ from collections.abc import Callable
 import torch
 
 
-def predictor_coefficients(predictor: str, distance: float, unit: float = 1.0, scale: float = 0.71) -> tuple[float, float]:
+def predictor_coefficients(
+    predictor: str, distance: float, unit: float = 1.0, scale: float = 0.71
+) -> tuple[float, float]:
     r"""
     Weights `(a1, a2)` of the first and second derivative in a forecast `F + a1 * F' + a2 * F''` at `distance` past
     the last full step.

@@ -255,7 +255,9 @@ class FreqCaRuntime:
             state.position = -call.time
         else:
             if self.config.spacing == "timestep":
-                self._warn_once("no-timestep", "FreqCa: `spacing='timestep'` but the model got no timestep; using steps.")
+                self._warn_once(
+                    "no-timestep", "FreqCa: `spacing='timestep'` but the model got no timestep; using steps."
+                )
             state.position = float(state.step)
 
         state.should_compute = state.forecaster.num_updates == 0 or is_full_step(

@@ -1,0 +1,341 @@
+# Copyright 2026 The diffusers-freqca authors. All rights reserved.
+# Licensed under the Apache License, Version 2.0.
+"""Model-level behaviour of FreqCa on FluxTransformer2DModel and QwenImageTransformer2DModel: the checks diffusers
+runs for its own caches, plus FreqCa's skipping, forecasting, restarts and statistics."""
+
+import pytest
+import torch
+from diffusers.hooks import FirstBlockCacheConfig, HookRegistry, TaylorSeerCacheConfig
+from diffusers.models.cache_utils import CacheMixin
+from model_utils import TINY_MODELS, BlockComputeCounter, blocks, run_steps, timesteps
+from parameterized import parameterized
+
+import diffusers_freqca
+from diffusers_freqca import FreqCaConfig, apply_freqca, full_steps, get_freqca_stats, remove_freqca
+from diffusers_freqca.hooks import _FREQCA_BLOCK_HOOK, _FREQCA_HOOK_NAMES, _FREQCA_LEADER_BLOCK_HOOK
+
+
+MODELS = [("flux",), ("qwen",)]
+
+
+def _hook_names(model):
+    names = []
+    for _, module in model.named_modules():
+        registry = getattr(module, "_diffusers_hook", None)
+        if registry is not None:
+            names.extend(registry._hook_order)
+    return names
+
+
+@parameterized.expand(MODELS)
+def test_enable_disable_state_and_double_enable(name):
+    model = TINY_MODELS[name]().model
+    assert not model.is_cache_enabled
+    config = FreqCaConfig()
+    model.enable_cache(config)
+    assert model.is_cache_enabled and model._cache_config is config
+    with pytest.raises(ValueError, match="Caching has already been enabled"):
+        model.enable_cache(FreqCaConfig())
+    with pytest.raises(ValueError, match="Caching has already been enabled"):
+        model.enable_cache(FirstBlockCacheConfig(threshold=0.1))
+    model.disable_cache()
+    assert not model.is_cache_enabled
+
+
+@parameterized.expand(MODELS)
+def test_hooks_registered_on_every_block_and_all_removed(name):
+    model = TINY_MODELS[name]().model
+    model.enable_cache(FreqCaConfig())
+    model_blocks = blocks(model)
+    for index, block in enumerate(model_blocks):
+        expected = _FREQCA_LEADER_BLOCK_HOOK if index == 0 else _FREQCA_BLOCK_HOOK
+        assert block._diffusers_hook._hook_order == [expected]
+    assert len(model._forward_pre_hooks) == 1
+    model.disable_cache()
+    assert not set(_hook_names(model)) & set(_FREQCA_HOOK_NAMES)
+    assert len(model._forward_pre_hooks) == 0 and model._freqca_runtime is None
+
+
+@parameterized.expand(MODELS)
+def test_predicted_steps_differ_are_finite_and_full_steps_match(name):
+    tiny = TINY_MODELS[name]()
+    reference = run_steps(tiny, num_steps=12)
+    config = FreqCaConfig(cache_interval=3)
+    tiny.model.enable_cache(config)
+    cached = run_steps(tiny, num_steps=12)
+    full = set(full_steps(12, config))
+    for step, (ref, out) in enumerate(zip(reference, cached)):
+        assert torch.isfinite(out).all()
+        if step in full:
+            torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
+        else:
+            assert not torch.allclose(out, ref, atol=1e-6), f"step {step} was not predicted"
+    stats = get_freqca_stats(tiny.model).contexts["cond"]
+    assert stats.full_steps == sorted(full) and stats.predicted_steps == 12 - len(full)
+
+
+@parameterized.expand(MODELS)
+def test_no_block_computes_on_predicted_steps(name):
+    tiny = TINY_MODELS[name]()
+    config = FreqCaConfig(cache_interval=4, disable_cache_before_step=2)
+    tiny.model.enable_cache(config)
+    counter = BlockComputeCounter(tiny.model)
+    run_steps(tiny, num_steps=14)
+    num_blocks = len(blocks(tiny.model))
+    full = set(full_steps(14, config))
+    assert counter.per_call == [num_blocks if step in full else 0 for step in range(14)]
+
+
+@parameterized.expand(MODELS)
+def test_disable_restores_bit_identical_outputs(name):
+    tiny = TINY_MODELS[name]()
+    reference = run_steps(tiny)
+    tiny.model.enable_cache(FreqCaConfig(cache_interval=3))
+    run_steps(tiny)
+    tiny.model.disable_cache()
+    assert all(torch.equal(a, b) for a, b in zip(reference, run_steps(tiny)))
+
+
+@parameterized.expand(MODELS)
+def test_first_pass_equal_across_contexts_and_contexts_are_separate(name):
+    tiny = TINY_MODELS[name]()
+    reference = run_steps(tiny, num_steps=8)
+    tiny.model.enable_cache(FreqCaConfig(cache_interval=3))
+    outputs = {"cond": [], "uncond": []}
+    with torch.no_grad():
+        for t in timesteps(8):
+            for context in outputs:
+                with tiny.model.cache_context(context):
+                    outputs[context].append(tiny.model(**tiny.make_inputs(1, 6, 8, t))[0])
+    torch.testing.assert_close(outputs["cond"][0], reference[0])
+    # Same inputs in both contexts: interleaving them must not mix their states.
+    for a, b in zip(outputs["cond"], outputs["uncond"]):
+        torch.testing.assert_close(a, b)
+    stats = get_freqca_stats(tiny.model)
+    assert set(stats.contexts) == {"cond", "uncond"}
+    assert stats.contexts["cond"].full_steps == stats.contexts["uncond"].full_steps == full_steps(8, FreqCaConfig(3))
+
+
+@parameterized.expand(MODELS)
+def test_reset_restarts_cleanly(name):
+    tiny = TINY_MODELS[name]()
+    tiny.model.enable_cache(FreqCaConfig(cache_interval=3))
+    first = run_steps(tiny)
+    tiny.model._reset_stateful_cache()
+    second = run_steps(tiny)
+    assert all(torch.equal(a, b) for a, b in zip(first, second))
+
+
+@parameterized.expand(MODELS)
+def test_new_generation_without_reset_is_detected(name):
+    # An interrupted run (an exception mid-loop) leaves state behind; the timestep jumping back up marks a new run.
+    tiny = TINY_MODELS[name]()
+    reference = run_steps(tiny, num_steps=10)
+    tiny.model.enable_cache(FreqCaConfig(cache_interval=3))
+    run_steps(tiny, times=timesteps(10)[:6])
+    again = run_steps(tiny, num_steps=10)
+    tiny.model._reset_stateful_cache()
+    clean = run_steps(tiny, num_steps=10)
+    assert all(torch.equal(a, b) for a, b in zip(again, clean))
+    torch.testing.assert_close(again[0], reference[0])
+
+
+@parameterized.expand(
+    [
+        ("flux_resolution", "flux", {"height": 8, "width": 8}),
+        ("flux_batch", "flux", {"batch": 2}),
+        ("qwen_resolution", "qwen", {"height": 4, "width": 10}),
+        ("qwen_batch", "qwen", {"batch": 2}),
+    ]
+)
+def test_shape_change_mid_run_restarts_with_full_computation(_, name, change):
+    tiny = TINY_MODELS[name]()
+    times = timesteps(12)
+    config = FreqCaConfig(cache_interval=3)
+    tiny.model.enable_cache(config)
+    run_steps(tiny, times=times[:5])
+    counter = BlockComputeCounter(tiny.model)
+    changed = run_steps(tiny, times=times[5:7], **change)
+    counter.remove()
+    tiny.model.disable_cache()
+    reference = run_steps(tiny, times=times[5:7], **change)
+    # The first call after the change is a full computation (never a mix of stale and new features).
+    torch.testing.assert_close(changed[0], reference[0])
+    assert counter.per_call[0] == len(blocks(tiny.model))
+
+
+def test_dtype_change_restarts():
+    tiny = TINY_MODELS["flux"]()
+    tiny.model.enable_cache(FreqCaConfig(cache_interval=3))
+    times = timesteps(10)
+    run_steps(tiny, times=times[:5])
+    tiny.model.to(torch.float64)
+    with torch.no_grad(), tiny.model.cache_context("cond"):
+        inputs = {k: v.double() if torch.is_tensor(v) and v.is_floating_point() else v for k, v in
+                  tiny.make_inputs(1, 6, 8, times[5]).items()}  # fmt: skip
+        out = tiny.model(**inputs)[0]
+    assert out.dtype == torch.float64
+    assert get_freqca_stats(tiny.model).contexts["cond"].restarts == 1
+
+
+@parameterized.expand(MODELS)
+def test_without_cache_context_uses_automatic_contexts(name):
+    tiny = TINY_MODELS[name]()
+    reference = run_steps(tiny, num_steps=9)
+    config = FreqCaConfig(cache_interval=3)
+    tiny.model.enable_cache(config)
+    with torch.no_grad():
+        outputs = []
+        for t in timesteps(9):
+            # Two calls per timestep and no cache_context, like FluxKontextPipeline with true CFG.
+            outputs.append(tiny.model(**tiny.make_inputs(1, 6, 8, t))[0])
+            tiny.model(**tiny.make_inputs(1, 6, 8, t))
+    stats = get_freqca_stats(tiny.model).contexts
+    assert set(stats) == {"freqca_auto_0", "freqca_auto_1"}
+    assert stats["freqca_auto_0"].full_steps == stats["freqca_auto_1"].full_steps == full_steps(9, config)
+    for step in full_steps(9, config):
+        torch.testing.assert_close(outputs[step], reference[step])
+
+
+def test_forecast_goes_through_output_head_with_current_conditioning():
+    # Orders 0 and the authors' CRF form: the forecast CRF is the last full step's block-stack output, and the
+    # model output of a predicted step is proj_out(norm_out(crf, temb of the *current* step)).
+    tiny = TINY_MODELS["flux"]()
+    model = tiny.model
+    captured = []
+    handle = blocks(model)[-1].register_forward_hook(lambda m, a, out: captured.append(out[1].clone()))
+    model.enable_cache(FreqCaConfig(cache_interval=5, low_freq_order=0, high_freq_order=0, crf_form="hidden_states"))
+    times = timesteps(6)
+    outputs = run_steps(tiny, times=times)
+    handle.remove()
+    last_full_crf = captured[2]  # step 2 is the last warm-up step
+    with torch.no_grad():
+        inputs = tiny.make_inputs(1, 6, 8, times[4])
+        temb = model.time_text_embed(inputs["timestep"] * 1000, inputs["pooled_projections"])
+        expected = model.proj_out(model.norm_out(last_full_crf, temb))
+    torch.testing.assert_close(outputs[4], expected, atol=1e-6, rtol=1e-6)
+    torch.testing.assert_close(captured[4], last_full_crf)
+
+
+def test_residual_form_adds_the_current_stack_input():
+    tiny = TINY_MODELS["flux"]()
+    model = tiny.model
+    stack_inputs, stack_outputs = [], []
+    h1 = blocks(model)[0].register_forward_pre_hook(lambda m, a, k: stack_inputs.append(k["hidden_states"].clone()),
+                                                    with_kwargs=True)  # fmt: skip
+    h2 = blocks(model)[-1].register_forward_hook(lambda m, a, out: stack_outputs.append(out[1].clone()))
+    model.enable_cache(FreqCaConfig(cache_interval=5, low_freq_order=0, high_freq_order=0, crf_form="residual"))
+    run_steps(tiny, times=timesteps(6))
+    h1.remove(), h2.remove()
+    torch.testing.assert_close(stack_outputs[4], stack_outputs[2] - stack_inputs[2] + stack_inputs[4])
+
+
+def test_other_configs_still_go_to_diffusers():
+    tiny = TINY_MODELS["flux"]()
+    model = tiny.model
+    model.enable_cache(FirstBlockCacheConfig(threshold=0.05))
+    assert "fbc_leader_block_hook" in _hook_names(model)
+    model.disable_cache()
+    model.enable_cache(TaylorSeerCacheConfig())
+    model.disable_cache()
+    assert not _hook_names(model)
+
+    class NotAConfig:
+        pass
+
+    with pytest.raises(ValueError, match="not supported"):
+        model.enable_cache(NotAConfig())
+
+
+def test_registration_is_idempotent_and_keeps_the_diffusers_docstring():
+    enable = CacheMixin.enable_cache
+    diffusers_freqca.register_freqca_with_diffusers()
+    assert CacheMixin.enable_cache is enable and diffusers_freqca.is_freqca_registered()
+    assert "Enable caching techniques" in CacheMixin.enable_cache.__doc__
+
+
+def test_apply_freqca_errors():
+    with pytest.raises(ValueError, match="no transformer block list"):
+        apply_freqca(torch.nn.Linear(2, 2), FreqCaConfig())
+    with pytest.raises(ValueError, match="must be a FreqCaConfig"):
+        apply_freqca(TINY_MODELS["flux"]().model, {"cache_interval": 6})
+    model = TINY_MODELS["flux"]().model
+    apply_freqca(model, FreqCaConfig())
+    with pytest.raises(ValueError, match="already applied"):
+        apply_freqca(model, FreqCaConfig())
+    remove_freqca(model)
+    with pytest.raises(ValueError, match="not applied"):
+        remove_freqca(model)
+    with pytest.raises(ValueError, match="not applied"):
+        get_freqca_stats(model)
+
+    class Block(torch.nn.Module):
+        def forward(self, hidden_states):
+            return hidden_states
+
+    class Model(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks = torch.nn.ModuleList([Block()])
+
+    with pytest.raises(ValueError, match="not registered in diffusers' TransformerBlockRegistry"):
+        apply_freqca(Model(), FreqCaConfig())
+
+
+def test_context_parallel_is_refused():
+    model = TINY_MODELS["flux"]().model
+    model._parallel_config = object()
+    with pytest.raises(ValueError, match="context parallelism"):
+        model.enable_cache(FreqCaConfig())
+    assert not model.is_cache_enabled
+
+
+def test_unknown_grid_warns_once_and_falls_back_or_raises(caplog):
+    tiny = TINY_MODELS["flux"]()
+    inputs = tiny.make_inputs(1, 6, 8, 1.0)
+    inputs["img_ids"] = inputs["img_ids"][torch.randperm(48, generator=torch.Generator().manual_seed(0))]
+    tiny.model.enable_cache(FreqCaConfig(cache_interval=2))
+    with torch.no_grad(), tiny.model.cache_context("cond"):
+        for t in timesteps(5):
+            tiny.model(**{**inputs, "timestep": torch.tensor([t])})
+    runtime = tiny.model._freqca_runtime
+    assert runtime.state_manager.get_state_for("cond").layout.segments[0].height == 1
+    assert len(runtime._warned) == 1
+    tiny.model.disable_cache()
+    tiny.model.enable_cache(FreqCaConfig(grid_fallback="error"))
+    with torch.no_grad(), tiny.model.cache_context("cond"), pytest.raises(ValueError, match="grid_fallback='error'"):
+        tiny.model(**inputs)
+
+
+@parameterized.expand([("timestep",), ("step",)])
+def test_spacing_modes_run_and_track_positions(spacing):
+    tiny = TINY_MODELS["qwen"]()
+    tiny.model.enable_cache(FreqCaConfig(cache_interval=3, spacing=spacing))
+    outputs = run_steps(tiny, num_steps=8)
+    assert all(torch.isfinite(o).all() for o in outputs)
+    forecaster = tiny.model._freqca_runtime.state_manager.get_state_for("cond").forecaster
+    expected = [-t for t in timesteps(8)] if spacing == "timestep" else list(range(8))
+    assert forecaster.times == [expected[s] for s in (5, 2, 1)]  # full steps 0, 1, 2, 5
+
+
+def test_registry_order_keeps_freqca_outermost():
+    # A hook registered after FreqCa (as group offloading or LoRA re-application do) is moved inside at the next call.
+    from diffusers.hooks import ModelHook
+
+    tiny = TINY_MODELS["flux"]()
+    tiny.model.enable_cache(FreqCaConfig(cache_interval=3))
+    calls = []
+
+    class Recorder(ModelHook):
+        def pre_forward(self, module, *args, **kwargs):
+            calls.append(module)
+            return args, kwargs
+
+    for block in blocks(tiny.model):
+        HookRegistry.check_if_exists_or_initialize(block).register_hook(Recorder(), "recorder")
+    run_steps(tiny, num_steps=8)
+    for block in blocks(tiny.model):
+        assert block._diffusers_hook._hook_order[-1] in _FREQCA_HOOK_NAMES
+    num_blocks = len(blocks(tiny.model))
+    # The recorder (now inner) only sees blocks that compute: 5 full steps out of 8 with interval 3.
+    assert len(calls) == num_blocks * len(full_steps(8, FreqCaConfig(cache_interval=3)))
