@@ -339,3 +339,26 @@ def test_registry_order_keeps_freqca_outermost():
     num_blocks = len(blocks(tiny.model))
     # The recorder (now inner) only sees blocks that compute: 5 full steps out of 8 with interval 3.
     assert len(calls) == num_blocks * len(full_steps(8, FreqCaConfig(cache_interval=3)))
+
+
+@parameterized.expand([("regional",), ("whole_model",)])
+def test_torch_compile_gives_the_eager_results(mode):
+    # Only FreqCa's bookkeeping is excluded from compilation; block computations still compile.
+    tiny = TINY_MODELS["flux"]()
+    tiny.model.enable_cache(FreqCaConfig(cache_interval=3))
+    eager = run_steps(tiny, num_steps=8)
+    tiny.model._reset_stateful_cache()
+    if mode == "regional":
+        for block in blocks(tiny.model):
+            block.compile(backend="aot_eager")
+        compiled = run_steps(tiny, num_steps=8)
+    else:
+        compiled_model = torch.compile(tiny.model, backend="aot_eager")
+        compiled = []
+        with torch.no_grad():
+            for t in timesteps(8):
+                with tiny.model.cache_context("cond"):
+                    compiled.append(compiled_model(**tiny.make_inputs(1, 6, 8, t))[0])
+    for a, b in zip(eager, compiled):
+        torch.testing.assert_close(a, b)
+    assert get_freqca_stats(tiny.model).contexts["cond"].full_steps == full_steps(8, FreqCaConfig(cache_interval=3))
