@@ -11,6 +11,10 @@ import torch
 # Tests run offline: never let a library try the Hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+# The models under test are tiny: with several threads on a small shared machine their calls are slower and their
+# timings erratic, so the whole suite runs single-threaded.
+torch.set_num_threads(1)
+
 
 def pytest_collection_modifyitems(config, items):
     num_gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0

@@ -13,6 +13,7 @@
 # limitations under the License.
 """FreqCa as diffusers hooks: one hook per transformer block, sharing per-context state."""
 
+import functools
 from dataclasses import dataclass, field
 
 import torch
@@ -187,9 +188,12 @@ class FreqCaRuntime:
         # decision and onload weights of blocks that are then skipped. Moving our hook back to the outermost place
         # keeps skipped blocks untouched whatever the order of `enable_cache` and offloading.
         for block, name, hook in self.hooked_blocks:
+            _restore_new_forward(block, hook)
             registry = HookRegistry.check_if_exists_or_initialize(block)
             if registry._hook_order and registry._hook_order[-1] != name:
+                above = registry.hooks[registry._hook_order[registry._hook_order.index(name) + 1]]
                 registry.remove_hook(name, recurse=False)
+                _restore_new_forward(block, above)
                 registry.register_hook(hook, name)
 
     def _context_name(self) -> tuple[str, int | None]:
@@ -373,6 +377,23 @@ class FreqCaBlockHook(ModelHook):
         return self._passthrough(args, kwargs, hidden_states)
 
 
+def _restore_new_forward(block: torch.nn.Module, hook: ModelHook) -> None:
+    # `HookRegistry.remove_hook` of the hook right below `hook` writes the forward below the removed hook into
+    # `hook.fn_ref.forward`, where `hook.new_forward` lives, and leaves `fn_ref.original_forward` pointing at the removed
+    # hook: `hook` is then bypassed while the removed hook still runs. This happens when group offloading is removed and
+    # re-applied (LoRA loading or unloading: every group would be onloaded twice), when group offloading with
+    # `use_stream=True` removes its execution-order trackers after the first call (FreqCa would stop skipping), and in
+    # our own move to the top. Put `new_forward` back, on top of what now lies below it.
+    fn_ref = hook.fn_ref
+    if not hasattr(hook, "new_forward") or fn_ref is None:
+        return
+    forward = fn_ref.forward
+    if isinstance(forward, functools.partial) and forward.func == hook.new_forward:
+        return
+    fn_ref.original_forward = forward
+    fn_ref.forward = functools.update_wrapper(functools.partial(hook.new_forward, block), hook.new_forward)
+
+
 def _transformer_blocks(module: torch.nn.Module) -> list[tuple[str, torch.nn.Module]]:
     blocks = []
     for name, submodule in module.named_children():
@@ -463,6 +484,8 @@ def remove_freqca(module: torch.nn.Module) -> None:
     runtime = getattr(module, "_freqca_runtime", None)
     if runtime is None:
         raise ValueError("FreqCa is not applied to this module.")
+    for block, _, hook in runtime.hooked_blocks:
+        _restore_new_forward(block, hook)
     registry = HookRegistry.check_if_exists_or_initialize(module)
     for name in _FREQCA_HOOK_NAMES:
         registry.remove_hook(name, recurse=True)
