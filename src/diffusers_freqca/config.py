@@ -237,3 +237,133 @@ class FreqCaConfig:
         if isinstance(values.get("full_compute_steps"), list):
             values["full_compute_steps"] = tuple(values["full_compute_steps"])
         return cls(**values)
+
+    # The file, Hub and preset methods below delegate to `hub.py` / `presets.py`; the imports are local because both
+    # modules import this one.
+
+    def save_pretrained(self, save_directory, push_to_hub: bool = False, **kwargs) -> str:
+        """
+        Writes the config to `save_directory/freqca_config.json` (format described in `diffusers_freqca.hub`).
+
+        Args:
+            save_directory (`str` or `os.PathLike`): the folder to write to; created if needed.
+            push_to_hub (`bool`, *optional*, defaults to `False`): also upload the file to the Hub.
+            kwargs: with `push_to_hub=True`, the arguments of `push_to_hub` (`repo_id` defaults to the folder name).
+
+        Returns:
+            `str`: the path of the written file.
+
+        Example:
+            ```python
+            >>> FreqCaConfig(cache_interval=9).save_pretrained("my-freqca-config")
+            'my-freqca-config/freqca_config.json'
+            ```
+        """
+        from .hub import save_config
+
+        return save_config(self, save_directory, push_to_hub=push_to_hub, **kwargs)
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        repo_id_or_path,
+        subfolder: str | None = None,
+        revision: str | None = None,
+        token: str | bool | None = None,
+        cache_dir=None,
+        local_files_only: bool = False,
+        force_download: bool = False,
+    ) -> "FreqCaConfig":
+        """
+        Loads a config saved with `save_pretrained` / `push_to_hub` from a folder, a JSON file or a Hub repository.
+        Hub files are cached; `HF_HUB_OFFLINE=1` or `local_files_only=True` read only the cache.
+
+        Args:
+            repo_id_or_path (`str` or `os.PathLike`): a folder, a `freqca_config.json` path, or a Hub repo id.
+            subfolder (`str`, *optional*): folder inside the folder or repository that holds the file.
+            revision (`str`, *optional*): branch, tag or commit of the Hub repository.
+            token (`str` or `bool`, *optional*): Hub token for private or gated repositories.
+            cache_dir (`str` or `os.PathLike`, *optional*): the Hub cache folder.
+            local_files_only (`bool`, *optional*, defaults to `False`): never use the network.
+            force_download (`bool`, *optional*, defaults to `False`): download even if cached.
+
+        Example:
+            ```python
+            >>> pipe.transformer.enable_cache(FreqCaConfig.from_pretrained("my-user/my-freqca-config"))
+            ```
+        """
+        from .hub import load_config
+
+        return load_config(
+            repo_id_or_path,
+            subfolder=subfolder,
+            revision=revision,
+            token=token,
+            cache_dir=cache_dir,
+            local_files_only=local_files_only,
+            force_download=force_download,
+        )
+
+    def push_to_hub(
+        self,
+        repo_id: str,
+        commit_message: str | None = None,
+        private: bool | None = None,
+        token: str | None = None,
+        revision: str | None = None,
+        create_pr: bool = False,
+        subfolder: str | None = None,
+    ):
+        """
+        Uploads the config as `freqca_config.json` to a Hub model repository (created if needed).
+
+        Args:
+            repo_id (`str`): `"user/name"`, or `"name"` in the token user's namespace.
+            commit_message (`str`, *optional*, defaults to `"Upload FreqCa config"`): the commit message.
+            private (`bool`, *optional*): visibility of a newly created repository.
+            token (`str`, *optional*): Hub token with write access; `None` uses the stored one.
+            revision (`str`, *optional*): an existing branch to commit to.
+            create_pr (`bool`, *optional*, defaults to `False`): open a pull request instead of committing.
+            subfolder (`str`, *optional*): folder of the repository to upload into.
+
+        Returns:
+            `huggingface_hub.CommitInfo`: the commit.
+
+        Example:
+            ```python
+            >>> FreqCaConfig.from_preset("flux.1-dev").push_to_hub("my-user/my-flux-finetune", create_pr=True)
+            ```
+        """
+        from .hub import push_config_to_hub
+
+        return push_config_to_hub(
+            self,
+            repo_id,
+            commit_message=commit_message,
+            private=private,
+            token=token,
+            revision=revision,
+            create_pr=create_pr,
+            subfolder=subfolder,
+        )
+
+    @classmethod
+    def from_preset(cls, model: str, setting: str = "balanced") -> "FreqCaConfig":
+        """
+        The recommended config for a model, from the table in `diffusers_freqca.presets` (`diffusers-freqca presets`
+        prints it, with where each value comes from).
+
+        Args:
+            model (`str`): a model name such as `"flux.1-dev"` or `"qwen-image"`, or its Hub repo id.
+            setting (`str`, *optional*, defaults to `"balanced"`): `"balanced"`, `"fast"`, `"paper"` or
+                `"paper-fast"`.
+
+        Example:
+            ```python
+            >>> FreqCaConfig.from_preset("qwen-image", "fast").cache_interval
+            9
+            ```
+        """
+        from .presets import get_preset
+
+        return get_preset(model, setting).config
