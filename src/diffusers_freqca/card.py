@@ -326,7 +326,9 @@ def write_model_card(
             everything outside the FreqCa section.
         config (`FreqCaConfig`): the recommended config.
         repo_id (`str`): the Hub repository the folder belongs to (used in the code example).
-        model_id (`str`, *optional*), num_inference_steps (`int`, *optional*), results (`dict`, *optional*),
+        model_id (`str`, *optional*): as in [`card_section`].
+        num_inference_steps (`int`, *optional*): as in [`card_section`].
+        results (`dict`, *optional*): as in [`card_section`].
         subfolder (`str`, *optional*): as in [`card_section`]. The config file is written to `subfolder`.
 
     Returns:
@@ -377,7 +379,9 @@ def push_model_card(
     Args:
         repo_id (`str`): the model repository.
         config (`FreqCaConfig`): the recommended config.
-        model_id (`str`, *optional*), num_inference_steps (`int`, *optional*), results (`dict`, *optional*),
+        model_id (`str`, *optional*): as in [`card_section`].
+        num_inference_steps (`int`, *optional*): as in [`card_section`].
+        results (`dict`, *optional*): as in [`card_section`].
         subfolder (`str`, *optional*): as in [`card_section`].
         token (`str`, *optional*): Hub token with write access; `None` uses the stored one.
         private (`bool`, *optional*): visibility if the repository is created.
