@@ -1,0 +1,481 @@
+# Copyright 2026 The diffusers-freqca authors. All rights reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Denoising-loop timings of the full-size FLUX.1-dev and Qwen-Image transformers on a CUDA GPU.
+
+The transformers are built from their real configs directly on the GPU in bfloat16 and filled with small random
+values: the time of a call does not depend on the weights. The loop is `speed.DenoisingLoop` (FluxPipeline's loop
+without text encoders and VAE) at 1024x1024, timed with CUDA events after a warm-up, for: no cache, FreqCa N=6 and
+N=9 (the paper's settings otherwise), diffusers' TaylorSeerCache (its defaults), FirstBlockCache and MagCache (FLUX
+only: diffusers ships calibration ratios for FLUX, none for Qwen-Image). Both models get the same scheduler sigmas
+(their values do not change the cost) and one transformer call per step: Qwen-Image with `true_cfg_scale > 1` makes
+two, in two cache contexts, which doubles every time in the table.
+
+FirstBlockCache decides from the features whether to skip, so with random weights its number of full evaluations,
+and thus its time, says nothing about the real model; the table reports the evaluations it made. The other caches
+follow fixed schedules (MagCache's follows its calibration ratios), so their timings are those of the real models.
+"""
+
+import argparse
+import gc
+import json
+import statistics
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..config import FreqCaConfig
+from ._common import CallCounter, count_evaluations, last_block
+from .memory import MODELS, PAPER_DECOMPOSITION, ModelShape, _default_dtype, _model_class, make_inputs
+from .speed import DenoisingLoop
+
+
+METHODS: tuple[str, ...] = ("uncached", "freqca-n6", "freqca-n9", "taylorseer", "first-block-cache", "magcache")
+
+# `--dry-run`: two blocks of each architecture at a small shape, on the CPU, for a few steps.
+DRY_RUN_MODELS: dict[str, ModelShape] = {
+    "flux.1-dev": ModelShape(
+        "flux.1-dev",
+        "FluxTransformer2DModel",
+        {
+            **MODELS["flux.1-dev"].config,
+            "num_layers": 1,
+            "num_single_layers": 1,
+            "attention_head_dim": 16,
+            "num_attention_heads": 2,
+            "joint_attention_dim": 32,
+            "pooled_projection_dim": 16,
+            "axes_dims_rope": (4, 6, 6),
+        },
+        text_tokens=8,
+    ),
+    "qwen-image": ModelShape(
+        "qwen-image",
+        "QwenImageTransformer2DModel",
+        {
+            **MODELS["qwen-image"].config,
+            "num_layers": 2,
+            "attention_head_dim": 16,
+            "num_attention_heads": 2,
+            "joint_attention_dim": 24,
+            "axes_dims_rope": (8, 4, 4),
+        },
+        text_tokens=8,
+    ),
+}
+
+
+def cache_config(method: str, model: str, num_inference_steps: int, fbc_threshold: float = 0.12) -> tuple[Any, str]:
+    r"""
+    The cache config of a benchmark method.
+
+    Args:
+        method (`str`): one of `METHODS`.
+        model (`str`): `"flux.1-dev"` or `"qwen-image"` (FreqCa's band split and MagCache's ratios depend on it).
+        num_inference_steps (`int`): steps per image (MagCache interpolates its ratios to it).
+        fbc_threshold (`float`, defaults to `0.12`): FirstBlockCache's threshold.
+
+    Returns:
+        `tuple[Any, str]`: the config (`None` for `"uncached"` and for a method that cannot run on this model) and a
+        short description, or the reason it is skipped.
+
+    Example:
+        ```python
+        >>> cache_config("freqca-n9", "qwen-image", 50)
+        (FreqCaConfig(cache_interval=9, ..., decomposition='fft', ...), 'FreqCa N=9, fft')
+        ```
+    """
+    if method not in METHODS:
+        raise ValueError(f"`method` must be one of {', '.join(METHODS)}, got {method!r}.")
+    if model not in PAPER_DECOMPOSITION:
+        raise ValueError(f"`model` must be one of {', '.join(PAPER_DECOMPOSITION)}, got {model!r}.")
+    if method == "uncached":
+        return None, "no cache"
+    if method.startswith("freqca-n"):
+        interval = int(method.removeprefix("freqca-n"))
+        decomposition = PAPER_DECOMPOSITION[model]
+        return FreqCaConfig(
+            cache_interval=interval, decomposition=decomposition
+        ), f"FreqCa N={interval}, {decomposition}"
+    if method == "taylorseer":
+        from diffusers import TaylorSeerCacheConfig
+
+        config = TaylorSeerCacheConfig()
+        return config, f"TaylorSeerCache defaults (interval {config.cache_interval}, max_order {config.max_order})"
+    if method == "first-block-cache":
+        from diffusers import FirstBlockCacheConfig
+
+        return FirstBlockCacheConfig(threshold=fbc_threshold), f"FirstBlockCache threshold {fbc_threshold}"
+    from diffusers import MagCacheConfig
+    from diffusers.hooks.mag_cache import FLUX_MAG_RATIOS
+
+    if model != "flux.1-dev":
+        return None, "skipped: diffusers ships no MagCache ratios for Qwen-Image (calibrating random weights is moot)"
+    config = MagCacheConfig(mag_ratios=FLUX_MAG_RATIOS, num_inference_steps=num_inference_steps)
+    return config, "MagCache defaults with diffusers' FLUX_MAG_RATIOS"
+
+
+@torch.no_grad()
+def init_random_weights(module: torch.nn.Module, std: float = 0.02, seed: int = 0) -> None:
+    r"""
+    Fills the parameters of `module` in place, on their device: normal values with standard deviation `std` for
+    matrices, ones for normalisation weights, zeros for biases. Keeps the activations of a deep random model finite,
+    which caches that look at the features (FirstBlockCache) need.
+
+    Args:
+        module (`torch.nn.Module`): the model.
+        std (`float`, defaults to `0.02`): standard deviation of the matrix entries.
+        seed (`int`, defaults to `0`): the seed.
+
+    Example:
+        ```python
+        >>> init_random_weights(transformer)
+        ```
+    """
+    torch.manual_seed(seed)
+    for name, parameter in module.named_parameters():
+        if parameter.ndim >= 2:
+            parameter.normal_(0.0, std)
+        elif "norm" in name and name.endswith("weight"):
+            parameter.fill_(1.0)
+        else:
+            parameter.zero_()
+
+
+def build_random_transformer(
+    model: ModelShape, device: torch.device, dtype: torch.dtype = torch.bfloat16, seed: int = 0
+) -> torch.nn.Module:
+    r"""
+    Builds `model`'s transformer directly on `device` in `dtype` (no CPU copy; the class's initialisation runs on the
+    device) and fills it with [`init_random_weights`].
+
+    Args:
+        model (`ModelShape`): the model.
+        device (`torch.device`): where to build it.
+        dtype (`torch.dtype`, defaults to `torch.bfloat16`): its dtype.
+        seed (`int`, defaults to `0`): the seed of the weights.
+
+    Returns:
+        `torch.nn.Module`: the transformer, in eval mode.
+    """
+    with _default_dtype(dtype), torch.device(device):
+        transformer = _model_class(model.class_name)(**model.config)
+    init_random_weights(transformer, seed=seed)
+    return transformer.eval()
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timed_run(loop: DenoisingLoop, device: torch.device) -> float:
+    r"""
+    Seconds of one run of `loop`: CUDA events around the whole loop on a GPU (no synchronisation inside it), the wall
+    clock elsewhere.
+
+    Args:
+        loop (`DenoisingLoop`): the loop.
+        device (`torch.device`): where it runs.
+
+    Returns:
+        `float`: seconds per image.
+    """
+    if device.type == "cuda":
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        torch.cuda.synchronize(device)
+        start.record()
+        loop.run(time_steps=False)
+        end.record()
+        end.synchronize()
+        return start.elapsed_time(end) / 1000.0
+    start_time = time.perf_counter()
+    loop.run(time_steps=False)
+    return time.perf_counter() - start_time
+
+
+@dataclass
+class MethodTiming:
+    r"""
+    The timing of one method on one model.
+
+    Args:
+        method (`str`): the method's name; `description` (`str`): its config, or why it was skipped.
+        seconds (`list[float]`): seconds per image, one per repeat (empty when skipped).
+        evaluations (`int`): steps of the last run on which the last block ran (the whole block stack ran).
+        attention_evaluations (`int`): steps of the last run on which the last block's attention ran
+            (TaylorSeerCache runs every block and forecasts only the attention outputs).
+        peak_memory_gib (`float`, *optional*): peak CUDA memory allocated during the timed runs, weights included.
+    """
+
+    method: str
+    description: str
+    seconds: list[float] = field(default_factory=list)
+    evaluations: int = 0
+    attention_evaluations: int = 0
+    peak_memory_gib: float | None = None
+
+    @property
+    def median_seconds(self) -> float:
+        return statistics.median(self.seconds) if self.seconds else float("nan")
+
+
+@dataclass
+class ModelTiming:
+    r"""
+    The timings of every method on one model.
+
+    Args:
+        model (`str`): the model's name.
+        device (`str`): the device's name.
+        height (`int`), width (`int`): the image size; `num_inference_steps` (`int`): steps per image.
+        weights_gib (`float`): the size of the weights.
+        methods (`list[MethodTiming]`): the methods, the uncached run first.
+    """
+
+    model: str
+    device: str
+    height: int
+    width: int
+    num_inference_steps: int
+    weights_gib: float
+    methods: list[MethodTiming] = field(default_factory=list)
+
+    def speedups(self) -> dict[str, float]:
+        """Median uncached seconds / median seconds of each method that ran."""
+        base = next((m.median_seconds for m in self.methods if m.method == "uncached"), float("nan"))
+        return {m.method: base / m.median_seconds for m in self.methods if m.seconds}
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["speedups"] = self.speedups()
+        return data
+
+
+def time_model(
+    model: ModelShape,
+    device: torch.device,
+    height: int = 1024,
+    width: int = 1024,
+    num_inference_steps: int = 50,
+    methods: tuple[str, ...] = METHODS,
+    repeats: int = 1,
+    warmup_steps: int = 5,
+    fbc_threshold: float = 0.12,
+    dtype: torch.dtype = torch.bfloat16,
+    log=print,
+) -> ModelTiming:
+    r"""
+    Builds `model` with random weights on `device` and times the denoising loop for each method, interleaving the
+    methods in each repeat. Before each method's timed runs, one untimed warm-up run of `warmup_steps` steps with the
+    same cache; the cache's state is reset before every run, as a pipeline does at the end of each call.
+
+    Args:
+        model (`ModelShape`): the model and its shapes.
+        device (`torch.device`): where to run.
+        height (`int`, defaults to `1024`), width (`int`, defaults to `1024`): the image size.
+        num_inference_steps (`int`, defaults to `50`): steps per image.
+        methods (`tuple[str, ...]`, defaults to `METHODS`): what to time; `"uncached"` is always included.
+        repeats (`int`, defaults to `1`): timed runs of each method.
+        warmup_steps (`int`, defaults to `5`): steps of the warm-up run.
+        fbc_threshold (`float`, defaults to `0.12`): FirstBlockCache's threshold.
+        dtype (`torch.dtype`, defaults to `torch.bfloat16`): the model's dtype.
+        log (`Callable[[str], None]`, defaults to `print`): progress messages.
+
+    Returns:
+        [`ModelTiming`]: the timings.
+    """
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"`repeats` must be an int >= 1, got {repeats!r}.")
+    if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, int) or warmup_steps < 1:
+        raise ValueError(f"`warmup_steps` must be an int >= 1, got {warmup_steps!r}.")
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise ValueError(f"Unknown method(s) {unknown}; the methods are {', '.join(METHODS)}.")
+    methods = ("uncached", *(m for m in methods if m != "uncached"))
+    transformer = build_random_transformer(model, device, dtype)
+    weights = sum(p.numel() * p.element_size() for p in transformer.parameters()) / 2**30
+    generator = torch.Generator().manual_seed(0)
+    inputs = make_inputs(model, height, width, 1, device, dtype, generator=generator)
+    loop = DenoisingLoop(transformer, inputs, num_inference_steps)
+    warmup = DenoisingLoop(transformer, inputs, min(warmup_steps, num_inference_steps))
+    device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
+    timing = ModelTiming(model.name, device_name, height, width, num_inference_steps, weights)
+    configs = {}
+    for method in methods:
+        config, description = cache_config(method, model.name, num_inference_steps, fbc_threshold)
+        configs[method] = config
+        timing.methods.append(MethodTiming(method, description))
+    # The query projection runs only when the attention really computes.
+    attention_probe = last_block(transformer).attn.to_q
+    runnable = [m for m in timing.methods if m.method == "uncached" or configs[m.method] is not None]
+    for entry in timing.methods:
+        if entry not in runnable:
+            log(f"{model.name}: {entry.method} {entry.description}")
+
+    def run(entry: MethodTiming, timed: bool) -> None:
+        config = configs[entry.method]
+        if config is not None:
+            transformer.enable_cache(config)
+        try:
+            if not timed:
+                warmup.run(time_steps=False)
+                return
+            if config is not None:
+                transformer._reset_stateful_cache()
+            with count_evaluations(transformer) as counts, CallCounter(attention_probe) as attention:
+                seconds = timed_run(loop, device)
+            entry.seconds.append(seconds)
+            entry.evaluations = counts["last_block"]
+            entry.attention_evaluations = attention.count
+        finally:
+            if config is not None:
+                transformer.disable_cache()
+
+    for entry in runnable:
+        run(entry, timed=False)
+    for repeat in range(repeats):
+        for entry in runnable:
+            if device.type == "cuda":
+                torch.cuda.reset_peak_memory_stats(device)
+            run(entry, timed=True)
+            if device.type == "cuda":
+                peak = torch.cuda.max_memory_allocated(device) / 2**30
+                entry.peak_memory_gib = max(entry.peak_memory_gib or 0.0, peak)
+            log(
+                f"{model.name} repeat {repeat + 1}/{repeats}: {entry.method} {entry.seconds[-1]:.2f} s "
+                f"(block stack ran on {entry.evaluations} steps, attention on {entry.attention_evaluations})"
+            )
+    return timing
+
+
+def format_timing(timing: ModelTiming) -> str:
+    r"""The markdown table of one [`ModelTiming`]."""
+    lines = [
+        f"**{timing.model}**, {timing.height}x{timing.width}, {timing.num_inference_steps} steps, batch 1, bfloat16, "
+        f"random weights ({timing.weights_gib:.1f} GiB), on {timing.device}; medians of "
+        f"{max((len(m.seconds) for m in timing.methods), default=0)} run(s).",
+        "",
+        "| method | config | steps the block stack ran | steps the attention ran | s/image | speed-up "
+        "| peak CUDA memory (GiB) |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    speedups = timing.speedups()
+    for entry in timing.methods:
+        if not entry.seconds:
+            lines.append(f"| {entry.method} | {entry.description} | | | | | |")
+            continue
+        memory = "n/a" if entry.peak_memory_gib is None else f"{entry.peak_memory_gib:.2f}"
+        lines.append(
+            f"| {entry.method} | {entry.description} | {entry.evaluations} | {entry.attention_evaluations} | "
+            f"{entry.median_seconds:.2f} | "
+            f"{speedups[entry.method]:.2f}x | {memory} |"
+        )
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    r"""The command-line parser of `diffusers-freqca benchmark gpu`."""
+    parser = argparse.ArgumentParser(
+        prog="diffusers-freqca benchmark gpu",
+        description=(
+            "Time the denoising loop of the full-size FLUX.1-dev and Qwen-Image transformers (random bf16 weights, "
+            "1024x1024, 50 steps) on a CUDA GPU without a cache, with FreqCa N=6 and N=9, and with diffusers' "
+            "TaylorSeerCache, FirstBlockCache and MagCache. Needs a GPU with about 40 GiB free for Qwen-Image "
+            "(24 GiB for FLUX.1-dev); --dry-run checks the benchmark on the CPU with two-block models."
+        ),
+    )
+    parser.add_argument(
+        "--models", nargs="+", choices=sorted(MODELS), default=sorted(MODELS), help="models to time (default: both)"
+    )
+    parser.add_argument(
+        "--methods", nargs="+", choices=METHODS, default=list(METHODS), help="methods to time (default: all)"
+    )
+    parser.add_argument("--steps", type=int, default=50, help="denoising steps per image (default: 50)")
+    parser.add_argument("--height", type=int, default=1024, help="image height in pixels (default: 1024)")
+    parser.add_argument("--width", type=int, default=1024, help="image width in pixels (default: 1024)")
+    parser.add_argument("--repeats", type=int, default=1, help="timed runs of each method (default: 1)")
+    parser.add_argument("--warmup-steps", type=int, default=5, help="steps of each warm-up run (default: 5)")
+    parser.add_argument("--fbc-threshold", type=float, default=0.12, help="FirstBlockCache threshold (default: 0.12)")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="two-block models at 128x128, 3 steps, on the CPU: runs the benchmark's code without a GPU",
+    )
+    parser.add_argument("--output-json", type=Path, default=None, help="also write the results to this JSON file")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    r"""
+    Runs the GPU timing benchmark and prints one markdown table per model.
+
+    Args:
+        argv (`list[str]`, *optional*): the arguments; `None` reads the command line.
+
+    Returns:
+        `int`: 0 on success, 2 when no CUDA GPU is available (and `--dry-run` is not given).
+
+    Example:
+        ```bash
+        diffusers-freqca benchmark gpu --models flux.1-dev --output-json gpu.json
+        diffusers-freqca benchmark gpu --dry-run
+        ```
+    """
+    args = build_parser().parse_args(argv)
+    if args.dry_run:
+        device = torch.device("cpu")
+        models, height, width, steps, warmup_steps, repeats = DRY_RUN_MODELS, 128, 128, 3, 1, 1
+    else:
+        if not torch.cuda.is_available():
+            print(
+                "diffusers-freqca benchmark gpu: needs a CUDA GPU, and torch.cuda.is_available() is False here. "
+                "Run it on a machine with a GPU, or use --dry-run to check the benchmark on the CPU with small models.",
+                file=sys.stderr,
+            )
+            return 2
+        device = torch.device("cuda")
+        models, height, width, steps = MODELS, args.height, args.width, args.steps
+        warmup_steps, repeats = args.warmup_steps, args.repeats
+    if steps < 1:
+        raise ValueError(f"`--steps` must be >= 1, got {steps}.")
+    timings = []
+    for name in args.models:
+        timing = time_model(
+            models[name],
+            device,
+            height=height,
+            width=width,
+            num_inference_steps=steps,
+            methods=tuple(args.methods),
+            repeats=repeats,
+            warmup_steps=warmup_steps,
+            fbc_threshold=args.fbc_threshold,
+        )
+        timings.append(timing)
+        # The model of `time_model` is unreferenced now: give its memory back before building the next one.
+        gc.collect()
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+        print(format_timing(timing))
+        print()
+    if args.output_json is not None:
+        args.output_json.parent.mkdir(parents=True, exist_ok=True)
+        payload = {"benchmark": "gpu", "dry_run": args.dry_run, "models": [t.to_dict() for t in timings]}
+        args.output_json.write_text(json.dumps(payload, indent=2) + "\n")
+        print(f"Wrote {args.output_json}")
+    return 0

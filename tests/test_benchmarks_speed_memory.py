@@ -1,0 +1,228 @@
+# Copyright 2026 The diffusers-freqca authors. All rights reserved.
+# Licensed under the Apache License, Version 2.0.
+"""The memory, speed and GPU-timing benchmarks: cache sizes against counts from the shapes, the speed-up run, the GPU
+benchmark's refusal without CUDA and its CPU dry run, and their command lines."""
+
+import json
+
+import pytest
+import torch
+from parameterized import parameterized
+
+from diffusers_freqca import FreqCaConfig, full_steps
+from diffusers_freqca.benchmarks import gpu_timing, memory, speed
+from diffusers_freqca.cli import main as cli_main
+
+
+BF16 = 2  # bytes per element
+
+
+def _shape_counts(model: memory.ModelShape, height: int, width: int, batch: int) -> dict[str, int]:
+    # Elements of one image-token and one text-token feature map of the block stack, from the config alone.
+    rows, cols = height // 16, width // 16
+    hidden = model.config["num_attention_heads"] * model.config["attention_head_dim"]
+    return {
+        "image": batch * rows * cols * hidden,
+        "text": batch * model.text_tokens * hidden,
+        "double": model.config["num_layers"] if model.class_name == "FluxTransformer2DModel" else 0,
+        "single": model.config.get("num_single_layers", 0),
+        "qwen": model.config["num_layers"] if model.class_name == "QwenImageTransformer2DModel" else 0,
+    }
+
+
+@parameterized.expand(
+    [
+        ("flux", "flux.1-dev", 256, 256, 1),
+        ("flux_batch2_wide", "flux.1-dev", 128, 256, 2),
+        ("qwen", "qwen-image", 256, 256, 1),
+        ("qwen_tall", "qwen-image", 256, 192, 1),
+    ]
+)
+def test_cache_memory_matches_counts_from_shapes(_, name, height, width, batch):
+    model = memory.QUICK_MODELS[name]
+    report = memory.measure_cache_memory(
+        model, height=height, width=width, batch_size=batch, taylorseer_orders=(1, 2), layerwise_order=2
+    )
+    n = _shape_counts(model, height, width, batch)
+    caches = {cache.method: cache for cache in report.caches}
+    assert report.image_tokens == (height // 16) * (width // 16)
+
+    # FreqCa (low band order 0, high band order 2): the last block-stack output and two divided differences.
+    assert caches["FreqCa"].tensors == 3
+    assert caches["FreqCa"].bytes == 3 * n["image"] * BF16
+
+    # TaylorSeerCache hooks every block's attention: FLUX double-stream attention returns image and text outputs,
+    # single-stream attention one output over the joint sequence, Qwen-Image attention image and text outputs.
+    attention_elements = (n["double"] + n["single"] + n["qwen"]) * (n["image"] + n["text"])
+    for order in (1, 2):
+        cache = caches[f"TaylorSeerCache, max_order={order}"]
+        assert cache.bytes == (order + 1) * attention_elements * BF16
+        assert cache.expected_bytes == cache.bytes
+
+    # FirstBlockCache: first block's image and text outputs and image residual, the stack's image and text residuals.
+    assert caches["FirstBlockCache"].bytes == (3 * n["image"] + 2 * n["text"]) * BF16
+
+    # Layer-wise: image and text attention and MLP outputs per dual-stream block, one fused output per single block.
+    features = (2 * (n["double"] + n["qwen"]) + n["single"]) * (n["image"] + n["text"])
+    assert caches["layer-wise, order 2"].bytes == 3 * features * BF16
+    assert caches["layer-wise, one copy per feature"].bytes == features * BF16
+
+    ratios = report.ratios()
+    assert ratios["layer-wise, order 2"] == pytest.approx(caches["FreqCa"].bytes / caches["layer-wise, order 2"].bytes)
+
+
+@parameterized.expand(
+    [
+        ("paper", FreqCaConfig(), 3),
+        ("low_order_1", FreqCaConfig(low_freq_order=1), 4),
+        ("no_split", FreqCaConfig(decomposition="none"), 3),
+        ("first_order", FreqCaConfig(decomposition="none", high_freq_order=1), 2),
+        ("float32_cache", FreqCaConfig(cache_dtype=torch.float32), 3),
+    ]
+)
+def test_freqca_bytes_follow_its_config(_, config, tensors):
+    model = memory.QUICK_MODELS["flux.1-dev"]
+    transformer = memory.build_transformer(model)
+    inputs = memory.make_inputs(model, 128, 128)
+    cache, _ = memory.measure_freqca(transformer, inputs, memory.image_layout(model, 128, 128), config)
+    element = 4 if config.cache_dtype == torch.float32 else BF16
+    assert memory.freqca_tensors_per_context(config) == tensors
+    assert cache.tensors == tensors
+    assert cache.bytes == cache.expected_bytes == tensors * 8 * 8 * 32 * element
+    assert not transformer.is_cache_enabled
+
+
+def test_taylorseer_hooks_the_attention_modules():
+    transformer = memory.build_transformer(memory.QUICK_MODELS["flux.1-dev"])
+    names = [name for name, _ in memory.taylorseer_modules(transformer)]
+    assert names == [f"transformer_blocks.{i}.attn" for i in range(2)] + [
+        f"single_transformer_blocks.{i}.attn" for i in range(3)
+    ]
+
+
+def test_real_model_shapes():
+    flux, qwen = memory.MODELS["flux.1-dev"], memory.MODELS["qwen-image"]
+    assert flux.grid(1024, 1024) == (64, 64) and flux.hidden_size == 3072 and flux.num_blocks == 57
+    assert qwen.grid(1024, 1024) == (64, 64) and qwen.hidden_size == 3072 and qwen.num_blocks == 60
+    inputs = memory.make_inputs(flux, 1024, 1024)
+    assert inputs["hidden_states"].shape == (1, 4096, 64) and inputs["encoder_hidden_states"].shape == (1, 512, 4096)
+    assert inputs["img_ids"].shape == (4096, 3) and inputs["guidance"].shape == (1,)
+    with pytest.raises(ValueError, match="height"):
+        flux.grid(1000, 1024)
+    with pytest.raises(ValueError, match="batch_size"):
+        memory.make_inputs(flux, 1024, 1024, batch_size=0)
+
+
+def test_memory_cli_writes_json(tmp_path, capsys):
+    path = tmp_path / "memory.json"
+    status = cli_main(
+        [
+            "benchmark",
+            "memory",
+            "--quick",
+            "--models",
+            "qwen-image",
+            "--taylorseer-orders",
+            "1",
+            "--output-json",
+            str(path),
+        ]
+    )
+    assert status == 0
+    out = capsys.readouterr().out
+    assert "| FreqCa | 3 |" in out and "TaylorSeerCache, max_order=1" in out
+    data = json.loads(path.read_text())
+    (report,) = data["reports"]
+    assert report["model"] == "qwen-image" and data["freqca_configs"]["qwen-image"]["decomposition"] == "fft"
+    assert report["caches"][0]["bytes"] == 3 * 256 * 32 * BF16
+
+
+def test_benchmark_help(capsys):
+    for name in ("memory", "speed", "gpu"):
+        assert cli_main(["benchmark", name, "--help"]) == 0
+        assert f"usage: diffusers-freqca benchmark {name}" in capsys.readouterr().out
+
+
+def test_speed_quick(tmp_path, capsys):
+    path = tmp_path / "speed.json"
+    assert speed.main(["--quick", "--output-json", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "| N=6 | 12 | 4 |" in out
+    data = json.loads(path.read_text())
+    assert [r["cache_interval"] for r in data["results"]] == [6, 9]
+    for result in data["results"]:
+        expected = len(full_steps(12, FreqCaConfig(cache_interval=result["cache_interval"])))
+        assert result["full_steps"] == result["expected_full_steps"] == expected
+        assert result["ideal_speedup"] == pytest.approx(12 / expected)
+        assert result["speedup_cpu"] > 1.0
+        # A predicted step runs no block: far cheaper than a full one.
+        assert result["predicted_step_cpu"] < 0.5 * result["full_step_cpu"]
+
+
+def test_speed_loop_follows_flux_schedule():
+    # The loop's timesteps are FluxPipeline's: shifted sigmas from 1 to 1/N, times 1000.
+    model = speed.QUICK_MODEL
+    transformer = memory.build_transformer(model, "meta")
+    inputs = memory.make_inputs(model, 256, 256, device="cpu", dtype=torch.float32)
+    loop = speed.DenoisingLoop(transformer, inputs, 10)
+    loop.scheduler.set_timesteps(sigmas=loop.sigmas, mu=loop.mu)
+    mu = speed.flux_shift(256)
+    sigmas = torch.linspace(1.0, 0.1, 10, dtype=torch.float64)
+    shifted = torch.exp(torch.tensor(mu)) / (torch.exp(torch.tensor(mu)) + (1 / sigmas - 1))
+    assert torch.allclose(loop.scheduler.timesteps.double(), 1000 * shifted, atol=1e-3)
+    assert speed.flux_shift(256) == pytest.approx(0.5) and speed.flux_shift(4096) == pytest.approx(1.15)
+
+
+def test_gpu_benchmark_refuses_without_cuda(monkeypatch, capsys):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert gpu_timing.main([]) == 2
+    err = capsys.readouterr().err
+    assert "needs a CUDA GPU" in err and "--dry-run" in err
+
+
+def test_gpu_benchmark_dry_run(tmp_path, capsys):
+    path = tmp_path / "gpu.json"
+    assert gpu_timing.main(["--dry-run", "--output-json", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "| uncached | no cache | 3 | 3 |" in out
+    data = json.loads(path.read_text())
+    assert data["dry_run"] and [m["model"] for m in data["models"]] == ["flux.1-dev", "qwen-image"]
+    for timing in data["models"]:
+        methods = {m["method"]: m for m in timing["methods"]}
+        assert list(methods) == list(gpu_timing.METHODS)
+        assert methods["uncached"]["evaluations"] == 3
+        # Three steps are FreqCa's warm-up: all computed.
+        assert methods["freqca-n6"]["evaluations"] == methods["freqca-n9"]["evaluations"] == 3
+        # TaylorSeerCache runs every block; its warm-up computes the attention too.
+        assert methods["taylorseer"]["evaluations"] == methods["taylorseer"]["attention_evaluations"] == 3
+        for name, method in methods.items():
+            if name == "magcache" and timing["model"] == "qwen-image":
+                assert method["seconds"] == [] and "skipped" in method["description"]
+            else:
+                assert len(method["seconds"]) == 1 and method["seconds"][0] > 0
+
+
+def test_gpu_cache_configs():
+    config, description = gpu_timing.cache_config("freqca-n9", "qwen-image", 50)
+    assert config == FreqCaConfig(cache_interval=9, decomposition="fft") and "N=9" in description
+    config, _ = gpu_timing.cache_config("magcache", "flux.1-dev", 50)
+    assert len(config.mag_ratios) == 50
+    assert gpu_timing.cache_config("magcache", "qwen-image", 50)[0] is None
+    with pytest.raises(ValueError, match="method"):
+        gpu_timing.cache_config("teacache", "flux.1-dev", 50)
+
+
+@pytest.mark.gpu
+def test_gpu_benchmark_runs_on_cuda():
+    timing = gpu_timing.time_model(
+        gpu_timing.DRY_RUN_MODELS["flux.1-dev"],
+        torch.device("cuda"),
+        height=256,
+        width=256,
+        num_inference_steps=12,
+        methods=("uncached", "freqca-n6"),
+        log=lambda _: None,
+    )
+    methods = {m.method: m for m in timing.methods}
+    assert methods["freqca-n6"].evaluations == len(full_steps(12, FreqCaConfig()))
+    assert methods["uncached"].peak_memory_gib > 0
