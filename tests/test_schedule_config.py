@@ -75,3 +75,42 @@ def test_derived_properties():
     assert FreqCaConfig().splits_bands and FreqCaConfig().forecast_order == 2
     assert not FreqCaConfig(decomposition="none").splits_bands
     assert not FreqCaConfig(low_freq_order=1, high_freq_order=1).splits_bands
+
+
+@parameterized.expand([(6, 1.5, 50), (9, 1.5, 50), (6, 2.0, 50), (6, 1.25, 28), (4, 3.0, 30), (6, 0.5, 50)])
+def test_schedule_power_moves_full_steps_but_keeps_their_number(interval, power, steps):
+    even = full_steps(steps, FreqCaConfig(cache_interval=interval))
+    config = FreqCaConfig(cache_interval=interval, schedule_power=power, num_inference_steps=steps)
+    warped = full_steps(steps, config)
+    assert len(warped) == len(even) and warped[:3] == [0, 1, 2]
+    # Independent formula: the k-th of the J full steps after the warm-up at 2 + round(J * N * (k / J) ** power),
+    # J and the last one's position taken from the even schedule.
+    after = even[3:]
+    expected = [2 + round(len(after) * interval * (k / len(after)) ** power) for k in range(1, len(after) + 1)]
+    if all(b > a for a, b in zip([2, *expected], expected)):  # no rounding collisions: the formula holds as is
+        assert warped[3:] == expected
+    assert warped[-1] == even[-1]
+    if power > 1:  # front-loaded: the first gap after the warm-up is no longer than the even one
+        assert warped[3] <= even[3]
+
+
+def test_schedule_power_one_is_the_papers_schedule_and_longer_runs_continue_evenly():
+    assert full_steps(50, FreqCaConfig(schedule_power=1.0, num_inference_steps=50)) == full_steps(50, FreqCaConfig())
+    config = FreqCaConfig(cache_interval=6, schedule_power=1.5, num_inference_steps=50)
+    assert full_steps(50, config) == [0, 1, 2, 4, 8, 14, 20, 27, 35, 44]
+    # 62 steps where 50 were planned: after the last planned full step the even rule takes over.
+    assert full_steps(62, config) == [0, 1, 2, 4, 8, 14, 20, 27, 35, 44, 50, 56]
+
+
+@parameterized.expand(
+    [
+        ({"schedule_power": 1.5}, "num_inference_steps"),
+        ({"schedule_power": 0.1, "num_inference_steps": 50}, "schedule_power"),
+        ({"schedule_power": "1.5", "num_inference_steps": 50}, "schedule_power"),
+        ({"schedule_power": True, "num_inference_steps": 50}, "schedule_power"),
+        ({"num_inference_steps": 0}, "num_inference_steps"),
+    ]
+)
+def test_schedule_power_validation(kwargs, field_name):
+    with pytest.raises(ValueError, match=field_name):
+        FreqCaConfig(**kwargs)

@@ -78,6 +78,16 @@ class FreqCaConfig:
         full_compute_steps (`tuple[int, ...]`, *optional*, defaults to `None`):
             Extra step indices that are always full steps, e.g. `(47,)` to compute one step near the end of a
             50-step trajectory. The interval counts from the most recent full step, whichever rule made it.
+        schedule_power (`float`, defaults to `1.0`):
+            Where the full steps after the warm-up fall, for the same number of them. `1.0` spaces them evenly, one
+            every `cache_interval` steps (the paper). Above 1 they are closer together early in the trajectory, where
+            the features change fastest, and further apart late: the k-th of the J full steps after the warm-up is at
+            `disable_cache_before_step - 1 + round(J * cache_interval * (k / J) ** schedule_power)`, J being the
+            number the paper's schedule computes in `num_inference_steps` steps, so the compute is unchanged. Values
+            in `[0.25, 4]`; anything but `1.0` needs `num_inference_steps`.
+        num_inference_steps (`int`, *optional*, defaults to `None`):
+            The number of denoising steps the schedule is planned for; needed when `schedule_power != 1`. If a run
+            has more steps, the steps after the planned ones follow the even schedule.
         decomposition (`str`, defaults to `"dct"`):
             How the CRF is split into bands over the token grid: `"dct"` (orthonormal 2-D DCT-II, the paper's choice
             for FLUX), `"fft"` (2-D FFT, the paper's choice for Qwen-Image) or `"none"` (no split: the whole CRF is
@@ -127,6 +137,8 @@ class FreqCaConfig:
     disable_cache_before_step: int = 3
     disable_cache_after_step: int | None = None
     full_compute_steps: tuple[int, ...] | None = None
+    schedule_power: float = 1.0
+    num_inference_steps: int | None = None
     decomposition: str = "dct"
     cutoff_ratio: float = 0.1
     low_freq_order: int = 0
@@ -154,6 +166,18 @@ class FreqCaConfig:
                     f"`full_compute_steps` must hold step indices (ints >= 0), got {self.full_compute_steps!r}."
                 )
             self.full_compute_steps = tuple(sorted(set(steps)))
+        if isinstance(self.schedule_power, bool) or not isinstance(self.schedule_power, (int, float)):
+            raise ValueError(f"`schedule_power` must be a float in [0.25, 4], got {self.schedule_power!r}.")
+        if not 0.25 <= float(self.schedule_power) <= 4.0:
+            raise ValueError(f"`schedule_power` must be a float in [0.25, 4], got {self.schedule_power!r}.")
+        self.schedule_power = float(self.schedule_power)
+        if self.num_inference_steps is not None:
+            _check_int("num_inference_steps", self.num_inference_steps, 1)
+        if self.schedule_power != 1.0 and self.num_inference_steps is None:
+            raise ValueError(
+                f"`schedule_power={self.schedule_power}` places the full steps over a trajectory of known length: set "
+                "`num_inference_steps` to the number of denoising steps you will run (or use `schedule_power=1.0`)."
+            )
         _check_choice("decomposition", self.decomposition, DECOMPOSITIONS)
         if isinstance(self.cutoff_ratio, bool) or not isinstance(self.cutoff_ratio, (int, float)):
             raise ValueError(f"`cutoff_ratio` must be a float in (0, 1], got {self.cutoff_ratio!r}.")

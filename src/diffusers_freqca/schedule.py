@@ -13,6 +13,8 @@
 # limitations under the License.
 """Which denoising steps run the transformer in full, and which are forecast."""
 
+import functools
+
 from .config import FreqCaConfig
 
 
@@ -42,7 +44,49 @@ def is_full_step(step: int, last_full_step: int | None, config: FreqCaConfig) ->
         return True
     if config.full_compute_steps is not None and step in config.full_compute_steps:
         return True
+    planned = planned_full_steps(config)
+    if planned is not None and step <= planned[-1]:
+        return step in planned
     return step - last_full_step >= config.cache_interval
+
+
+def planned_full_steps(config: FreqCaConfig) -> tuple[int, ...] | None:
+    r"""
+    The full steps that `schedule_power` places over `num_inference_steps` steps, or `None` for the even schedule.
+
+    The warm-up steps come first; the J full steps that the even schedule computes after them keep their number, and
+    the k-th is moved to `disable_cache_before_step - 1 + round(J * cache_interval * (k / J) ** schedule_power)`, so
+    the first and last of them stay where the even schedule has them when `schedule_power` is 1.
+
+    Args:
+        config (`FreqCaConfig`): the schedule's settings.
+
+    Returns:
+        `tuple[int, ...]` or `None`: the planned full steps (warm-up included), `None` when `schedule_power == 1`.
+
+    Example:
+        ```python
+        >>> planned_full_steps(FreqCaConfig(cache_interval=6, schedule_power=1.5, num_inference_steps=50))
+        (0, 1, 2, 4, 8, 14, 20, 27, 35, 44)
+        ```
+    """
+    if config.schedule_power == 1.0:
+        return None
+    return _power_schedule(
+        config.num_inference_steps, config.disable_cache_before_step, config.cache_interval, config.schedule_power
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _power_schedule(num_steps: int, warmup: int, interval: int, power: float) -> tuple[int, ...]:
+    # The even schedule's count after the warm-up: warm-up, then every `interval` steps while inside the trajectory.
+    count = len(range(warmup - 1 + interval, num_steps, interval)) if num_steps > warmup else 0
+    steps = list(range(min(warmup, num_steps)))
+    for k in range(1, count + 1):
+        position = warmup - 1 + round(count * interval * (k / count) ** power)
+        # Rounding can bunch the first positions together: keep them distinct and inside the trajectory.
+        steps.append(min(max(position, steps[-1] + 1), num_steps - 1))
+    return tuple(sorted(set(steps)))
 
 
 def full_steps(num_inference_steps: int, config: FreqCaConfig) -> list[int]:
