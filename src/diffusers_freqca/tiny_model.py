@@ -176,20 +176,22 @@ def class_embeddings() -> tuple[torch.Tensor, torch.Tensor]:
     return prompt_embeds, pooled
 
 
-def train(output_dir: str | Path, vae_minutes: float = 4.0, transformer_minutes: float = 18.0, seed: int = 0) -> dict:
+def train(
+    output_dir: str | Path, vae_iterations: int = 300, transformer_iterations: int = 1000, seed: int = 0
+) -> dict:
     r"""
     Trains the tiny VAE (reconstruction) and then the tiny FLUX transformer (rectified flow, as
     `FlowMatchEulerDiscreteScheduler` samples it in `FluxPipeline` at 64x64) on synthetic data, and writes a
     checkpoint folder laid out like a diffusers pipeline repo: `transformer/`, `vae/`, `scheduler/`,
     `prompt_embeds.safetensors` and `train_log.json`.
 
-    Training is time-boxed (so it finishes on a small CPU) and seeded; on a 2-core CPU the defaults take about 22
-    minutes.
+    Training is seeded and runs a fixed number of iterations, so a slow or busy machine takes longer but trains the
+    same model; on an idle 2-core CPU the defaults take about 22 minutes (VAE 4, transformer 18).
 
     Args:
         output_dir (`str` or `Path`): where to write the checkpoint.
-        vae_minutes (`float`, defaults to `4.0`): wall time for the VAE.
-        transformer_minutes (`float`, defaults to `18.0`): wall time for the transformer.
+        vae_iterations (`int`, defaults to `300`): VAE optimisation steps (batch 16).
+        transformer_iterations (`int`, defaults to `1000`): transformer optimisation steps (batch 32).
         seed (`int`, defaults to `0`): seed for data and initialisation.
 
     Returns:
@@ -197,7 +199,7 @@ def train(output_dir: str | Path, vae_minutes: float = 4.0, transformer_minutes:
 
     Example:
         ```python
-        >>> train("my-tiny-flux", vae_minutes=1, transformer_minutes=5)
+        >>> train("my-tiny-flux", vae_iterations=200, transformer_iterations=200)
         ```
     """
     torch.manual_seed(seed)
@@ -208,7 +210,7 @@ def train(output_dir: str | Path, vae_minutes: float = 4.0, transformer_minutes:
     vae = AutoencoderKL(**_VAE_CONFIG)
     optimizer = torch.optim.AdamW(vae.parameters(), lr=2e-3)
     start, iterations = time.time(), 0
-    while time.time() - start < vae_minutes * 60:
+    while iterations < vae_iterations:
         images, _ = make_batch(16, rng)
         posterior = vae.encode(images).latent_dist
         loss = F.mse_loss(vae.decode(posterior.sample()).sample, images) + 1e-6 * posterior.kl().mean()
@@ -225,6 +227,7 @@ def train(output_dir: str | Path, vae_minutes: float = 4.0, transformer_minutes:
         shift, scale = latents.mean().item(), latents.std().item()
         log["vae"] = {
             "iterations": iterations,
+            "seconds": round(time.time() - start, 1),
             "reconstruction_mse": F.mse_loss(vae.decode(latents).sample, images).item(),
         }
     # Latents enter the transformer as (z - shift) * scaling, roughly unit variance, as FluxPipeline expects.
@@ -238,7 +241,7 @@ def train(output_dir: str | Path, vae_minutes: float = 4.0, transformer_minutes:
     mu = _SCHEDULER_CONFIG["base_shift"]  # the pipeline's shift at 256 image tokens
     optimizer = torch.optim.AdamW(transformer.parameters(), lr=1e-3, weight_decay=0.0)
     start, iterations, smoothed = time.time(), 0, None
-    while time.time() - start < transformer_minutes * 60:
+    while iterations < transformer_iterations:
         images, classes = make_batch(32, rng)
         with torch.no_grad():
             z = (vae.encode(images).latent_dist.sample() - shift) * (1.0 / scale)
@@ -266,10 +269,15 @@ def train(output_dir: str | Path, vae_minutes: float = 4.0, transformer_minutes:
         smoothed = loss.item() if smoothed is None else 0.98 * smoothed + 0.02 * loss.item()
         if iterations % 50 == 0:
             print(f"transformer iteration {iterations}: loss {smoothed:.4f}", flush=True)
-    log["transformer"] = {"iterations": iterations, "smoothed_loss": smoothed}
+    log["transformer"] = {
+        "iterations": iterations,
+        "seconds": round(time.time() - start, 1),
+        "smoothed_loss": smoothed,
+    }
 
-    transformer.save_pretrained(output_dir / "transformer")
-    vae.save_pretrained(output_dir / "vae")
+    # fp16 storage halves the checkpoint (it ships inside the package); loading upcasts to the requested dtype.
+    transformer.to(torch.float16).save_pretrained(output_dir / "transformer")
+    vae.to(torch.float16).save_pretrained(output_dir / "vae")
     FlowMatchEulerDiscreteScheduler(**_SCHEDULER_CONFIG).save_pretrained(output_dir / "scheduler")
     save_file(
         {"prompt_embeds": prompt_embeds, "pooled_prompt_embeds": pooled}, str(output_dir / "prompt_embeds.safetensors")
@@ -398,8 +406,10 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     train_parser = commands.add_parser("train", help="train a checkpoint (about 22 minutes on a 2-core CPU)")
     train_parser.add_argument("--output-dir", default=str(DEFAULT_CHECKPOINT), help="where to write the checkpoint")
-    train_parser.add_argument("--vae-minutes", type=float, default=4.0, help="wall time for the VAE")
-    train_parser.add_argument("--transformer-minutes", type=float, default=18.0, help="wall time for the transformer")
+    train_parser.add_argument("--vae-iterations", type=int, default=300, help="VAE optimisation steps")
+    train_parser.add_argument(
+        "--transformer-iterations", type=int, default=1000, help="transformer optimisation steps"
+    )
     train_parser.add_argument("--seed", type=int, default=0)
     sample_parser = commands.add_parser("sample", help="save one 50-step sample per class as a PNG")
     sample_parser.add_argument("--checkpoint", default=None, help="checkpoint folder (default: the packaged one)")
@@ -408,7 +418,9 @@ def main(argv: list[str] | None = None) -> int:
     sample_parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.command == "train":
-        print(json.dumps(train(args.output_dir, args.vae_minutes, args.transformer_minutes, args.seed), indent=2))
+        print(
+            json.dumps(train(args.output_dir, args.vae_iterations, args.transformer_iterations, args.seed), indent=2)
+        )
         return 0
     from PIL import Image
 
