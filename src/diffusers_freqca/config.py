@@ -372,7 +372,9 @@ class FreqCaConfig:
         )
 
     @classmethod
-    def from_preset(cls, model: str, setting: str = "balanced") -> "FreqCaConfig":
+    def from_preset(
+        cls, model: str, setting: str = "balanced", num_inference_steps: int | None = None
+    ) -> "FreqCaConfig":
         """
         The recommended config for a model, from the table in `diffusers_freqca.presets` (`diffusers-freqca presets`
         prints it, with where each value comes from).
@@ -381,13 +383,25 @@ class FreqCaConfig:
             model (`str`): a model name such as `"flux.1-dev"` or `"qwen-image"`, or its Hub repo id.
             setting (`str`, *optional*, defaults to `"balanced"`): `"balanced"`, `"fast"`, `"paper"` or
                 `"paper-fast"`.
+            num_inference_steps (`int`, *optional*): the number of denoising steps you will run, if not the model's
+                usual count (`diffusers-freqca presets` shows it). The recommended settings place their full steps
+                over a trajectory of known length (`schedule_power`); this re-plans them for yours, at the same
+                `cache_interval`. The paper's settings space their full steps evenly and need no step count; for
+                them the value is only validated.
 
         Example:
             ```python
             >>> FreqCaConfig.from_preset("qwen-image", "fast").cache_interval
             9
+            >>> FreqCaConfig.from_preset("flux.1-dev", "balanced", num_inference_steps=28).num_inference_steps
+            28
             ```
         """
         from .presets import get_preset
 
-        return get_preset(model, setting).config
+        config = get_preset(model, setting).config
+        if num_inference_steps is not None and config.schedule_power != 1.0:
+            return cls.from_dict({**config.to_dict(), "num_inference_steps": num_inference_steps})
+        if num_inference_steps is not None:
+            _check_int("num_inference_steps", num_inference_steps, 1)
+        return config
