@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     baseline = [timed_call(pipe, case, args.seed, device) for case in cases]
     baseline_seconds = statistics.mean(seconds for _, seconds in baseline)
     print(f"full computation: {args.steps} evaluations, {baseline_seconds:.2f} s per image (mean of {len(cases)})")
-    preset = FreqCaConfig.from_preset("flux.1-dev", "balanced")
+    preset = FreqCaConfig.from_preset("flux.1-dev", "balanced", num_inference_steps=args.steps)
 
     rows, grid = [], []
     for interval in args.interval:

@@ -135,7 +135,9 @@ def main(argv: list[str] | None = None) -> int:
 
     # The recommended FLUX.1-Kontext-dev settings (DCT band split per image grid) with the interval from the command
     # line.
-    config = with_interval(FreqCaConfig.from_preset("flux.1-kontext-dev", "balanced"), args.interval)
+    config = with_interval(
+        FreqCaConfig.from_preset("flux.1-kontext-dev", "balanced", num_inference_steps=args.steps), args.interval
+    )
     result = compare_with_and_without(pipe, inputs, config, args, device)
     save_images(result, args.output)
     return 0

@@ -96,7 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     place(pipe, args, device)
 
     # The recommended FLUX.1-dev settings (DCT band split, paper recipe) with the interval from the command line.
-    config = with_interval(FreqCaConfig.from_preset("flux.1-dev", "balanced"), args.interval)
+    config = with_interval(
+        FreqCaConfig.from_preset("flux.1-dev", "balanced", num_inference_steps=args.steps), args.interval
+    )
     result = compare_with_and_without(pipe, inputs, config, args, device)
     save_images(result, args.output)
     return 0

@@ -100,7 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     place(pipe, args, device)
 
     # The recommended Qwen-Image settings (2-D FFT band split, paper recipe) with the interval from the command line.
-    config = with_interval(FreqCaConfig.from_preset("qwen-image", "balanced"), args.interval)
+    config = with_interval(
+        FreqCaConfig.from_preset("qwen-image", "balanced", num_inference_steps=args.steps), args.interval
+    )
     result = compare_with_and_without(pipe, inputs, config, args, device)
     save_images(result, args.output)
     return 0

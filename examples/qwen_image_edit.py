@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # The recommended Qwen-Image-Edit settings (2-D FFT band split per image grid) with the interval from the
     # command line.
-    config = with_interval(FreqCaConfig.from_preset(preset, "balanced"), args.interval)
+    config = with_interval(FreqCaConfig.from_preset(preset, "balanced", num_inference_steps=args.steps), args.interval)
     result = compare_with_and_without(pipe, inputs, config, args, device)
     save_images(result, args.output)
     return 0

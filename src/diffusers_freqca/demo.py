@@ -91,7 +91,7 @@ def _tiny_setup(args: argparse.Namespace) -> tuple[Any, dict[str, Any], FreqCaCo
         "height": tiny_model.IMAGE_SIZE,
         "width": tiny_model.IMAGE_SIZE,
     }
-    config = FreqCaConfig.from_preset("flux.1-dev", args.preset)
+    config = FreqCaConfig.from_preset("flux.1-dev", args.preset, num_inference_steps=args.steps)
     description = f"the project's tiny trained FLUX-architecture model, {len(embeds)} images of 64x64"
     return pipe, inputs, config, description
 
@@ -99,11 +99,9 @@ def _tiny_setup(args: argparse.Namespace) -> tuple[Any, dict[str, Any], FreqCaCo
 def _hub_setup(args: argparse.Namespace, device: str) -> tuple[Any, dict[str, Any], FreqCaConfig, str]:
     from diffusers import DiffusionPipeline
 
-    from .presets import get_preset
-
     dtype = torch.bfloat16 if device != "cpu" else torch.float32
     pipe = DiffusionPipeline.from_pretrained(args.model, torch_dtype=dtype)
-    config = get_preset(args.model, args.preset).config
+    config = FreqCaConfig.from_preset(args.model, args.preset, num_inference_steps=args.steps)
     inputs = {"prompt": args.prompt, "height": args.height, "width": args.width}
     return pipe, inputs, config, f"{args.model}, {args.height}x{args.width}"
 
