@@ -362,3 +362,20 @@ def test_torch_compile_gives_the_eager_results(mode):
     for a, b in zip(eager, compiled):
         torch.testing.assert_close(a, b)
     assert get_freqca_stats(tiny.model).contexts["cond"].full_steps == full_steps(8, FreqCaConfig(cache_interval=3))
+
+
+def test_planned_schedule_warns_once_when_the_run_length_differs():
+    tiny = TINY_MODELS["flux"]()
+    config = FreqCaConfig(cache_interval=3, schedule_power=1.5, num_inference_steps=10)
+    tiny.model.enable_cache(config)
+    runtime = tiny.model._freqca_runtime
+    # A run of the planned length: no warning, the planned full steps.
+    run_steps(tiny, num_steps=10)
+    assert runtime._warned == set()
+    assert get_freqca_stats(tiny.model).contexts["cond"].full_steps == full_steps(10, config)
+    # A shorter run is noticed when the next generation starts; a longer one as soon as it passes the plan.
+    run_steps(tiny, num_steps=6)
+    run_steps(tiny, num_steps=12)
+    assert runtime._warned == {"short-run", "long-run"}
+    assert get_freqca_stats(tiny.model).contexts["cond"].full_steps == full_steps(12, config)
+    tiny.model.disable_cache()

@@ -243,6 +243,15 @@ class FreqCaRuntime:
             # Timesteps decrease along a trajectory: one that does not is the start of a new generation.
             new_generation |= call.time >= state.last_time
         changed_inputs = not new_generation and signature != state.signature
+        planned = self.config.num_inference_steps if self.config.schedule_power != 1.0 else None
+        if new_generation and planned is not None and 0 <= state.step < planned - 1:
+            self._warn_once(
+                "short-run",
+                f"FreqCa: the full steps were planned for `num_inference_steps={planned}` but a generation of context "
+                f"{name!r} ran {state.step + 1} steps, so it got fewer or differently placed full steps than "
+                "planned. Set `num_inference_steps` to the steps you run, e.g. "
+                "`FreqCaConfig.from_preset(model, setting, num_inference_steps=...)`.",
+            )
         if new_generation:
             state.reset()
             self.stats[name] = FreqCaContextStats()
@@ -254,6 +263,13 @@ class FreqCaRuntime:
         state.signature, state.layout = signature, layout
         state.step = step_index if step_index is not None else state.step + 1
         state.last_time = call.time
+        if planned is not None and state.step == planned:
+            self._warn_once(
+                "long-run",
+                f"FreqCa: the full steps were planned for `num_inference_steps={planned}` but context {name!r} is at "
+                f"step {state.step + 1}; the steps after the plan follow the even schedule (one full step every "
+                f"{self.config.cache_interval}). Set `num_inference_steps` to the steps you run.",
+            )
 
         if self.config.spacing == "timestep" and call.time is not None:
             state.position = -call.time
