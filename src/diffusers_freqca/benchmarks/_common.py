@@ -20,6 +20,8 @@ from collections.abc import Iterator
 import torch
 import torch.nn.functional as F
 
+from ..hooks import _transformer_blocks
+
 
 def psnr(image: torch.Tensor, reference: torch.Tensor, data_range: float = 1.0) -> float:
     r"""
@@ -126,9 +128,17 @@ class CallCounter:
         self._handle = None
 
 
+def _blocks(transformer: torch.nn.Module) -> list[torch.nn.Module]:
+    # The block stack exactly as FreqCa's hooks see it (diffusers' registered block lists, in the model's order).
+    blocks = [block for _, block in _transformer_blocks(transformer)]
+    if not blocks:
+        raise ValueError(f"{type(transformer).__name__} has no block list that diffusers' caches know.")
+    return blocks
+
+
 def first_block(transformer: torch.nn.Module) -> torch.nn.Module:
     r"""
-    The first transformer block of a diffusers DiT (the first entry of the first block list diffusers registers).
+    The first transformer block of a diffusers DiT, the one FreqCa's hooks decide on.
 
     Its calls count full transformer evaluations under every cache: all of them run the first block on every step
     they compute (FirstBlockCache even on steps it skips, which is why its compute is counted separately).
@@ -145,18 +155,12 @@ def first_block(transformer: torch.nn.Module) -> torch.nn.Module:
         True
         ```
     """
-    from diffusers.hooks._common import _ALL_TRANSFORMER_BLOCK_IDENTIFIERS
-
-    for name in _ALL_TRANSFORMER_BLOCK_IDENTIFIERS:
-        blocks = getattr(transformer, name, None)
-        if isinstance(blocks, torch.nn.ModuleList) and len(blocks) > 0:
-            return blocks[0]
-    raise ValueError(f"{type(transformer).__name__} has no block list named in {_ALL_TRANSFORMER_BLOCK_IDENTIFIERS}.")
+    return _blocks(transformer)[0]
 
 
 def last_block(transformer: torch.nn.Module) -> torch.nn.Module:
     r"""
-    The last transformer block of a diffusers DiT (the last entry of the last non-empty registered block list).
+    The last transformer block of a diffusers DiT, whose output FreqCa caches.
 
     Args:
         transformer (`torch.nn.Module`): a diffusers transformer model.
@@ -170,18 +174,7 @@ def last_block(transformer: torch.nn.Module) -> torch.nn.Module:
         True
         ```
     """
-    from diffusers.hooks._common import _ALL_TRANSFORMER_BLOCK_IDENTIFIERS
-
-    found = None
-    for name in _ALL_TRANSFORMER_BLOCK_IDENTIFIERS:
-        blocks = getattr(transformer, name, None)
-        if isinstance(blocks, torch.nn.ModuleList) and len(blocks) > 0:
-            found = blocks[-1]
-    if found is None:
-        raise ValueError(
-            f"{type(transformer).__name__} has no block list named in {_ALL_TRANSFORMER_BLOCK_IDENTIFIERS}."
-        )
-    return found
+    return _blocks(transformer)[-1]
 
 
 def _inner_layer(block: torch.nn.Module) -> torch.nn.Module:

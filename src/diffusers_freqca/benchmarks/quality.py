@@ -562,12 +562,13 @@ def run(
     bench = Benchmark(steps=steps, seeds=seeds, checkpoint=checkpoint, classes=classes)
     results: list[Result] = []
     for interval in intervals:
-        for method in freqca_methods(interval, steps, sweep=sweep):
-            results.append(bench.measure(method))
-            log(f"{results[-1].name}: {results[-1].evaluations:.2f} evaluations, PSNR {results[-1].psnr:.2f} dB")
+        measured = [bench.measure(method) for method in freqca_methods(interval, steps, sweep=sweep)]
+        for result in measured:
+            log(f"{result.name}: {result.evaluations:.2f} evaluations, PSNR {result.psnr:.2f} dB")
+        results += measured
         if peers:
-            reference = results[-len(freqca_methods(interval, steps, sweep=sweep))].evaluations
-            for result in peer_methods(bench, interval, reference):
+            # Every FreqCa variant has the paper's number of full steps: the first one's compute is the target.
+            for result in peer_methods(bench, interval, measured[0].evaluations):
                 results.append(result)
                 log(f"{result.name}: {result.evaluations:.2f} evaluations, PSNR {result.psnr:.2f} dB")
     return results
