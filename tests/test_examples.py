@@ -70,15 +70,22 @@ def test_environment_variable_selects_tiny_mode(tmp_path):
     result = _run("flux_text_to_image.py", "--steps", "6", "--interval", "3", "--output", str(tmp_path / "a.png"),
                   env_tiny=True)  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.startswith("tiny mode:"), result.stdout
+    assert "4 computed + 2 predicted steps, full steps [0, 1, 2, 5]" in result.stdout
     assert (tmp_path / "a.png").is_file()
 
 
 def test_hub_config_example_round_trips_the_file(tmp_path):
+    from diffusers_freqca import FreqCaConfig
+
     result = _run("hub_config.py", "--tiny", "--steps", "6", "--save-dir", str(tmp_path / "cfg"),
                   "--output", str(tmp_path / "h.png"))  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
-    saved = json.loads((tmp_path / "cfg" / "freqca_config.json").read_text())
-    assert saved["config"]["cache_interval"] >= 2 if "config" in saved else saved["cache_interval"] >= 2
+    # The balanced FLUX.1-dev preset, re-planned for the 6 steps run, written and read back unchanged.
+    expected = FreqCaConfig.from_preset("flux.1-dev", "balanced", num_inference_steps=6)
+    assert FreqCaConfig.from_pretrained(str(tmp_path / "cfg")) == expected
+    assert json.loads((tmp_path / "cfg" / "freqca_config.json").read_text())["format_version"] == 1
+    assert "3 computed + 3 predicted steps, full steps [0, 1, 2]" in result.stdout
 
 
 def test_choose_interval_cutoff_example_writes_one_row_per_combination(tmp_path):
@@ -96,3 +103,6 @@ def test_offloading_example_runs_tiny(mode, tmp_path):
     result = _run("offloading_multi_gpu.py", "--tiny", "--mode", mode, "--steps", "6", "--output",
                   str(tmp_path / "o.png"))  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
+    assert f"mode={mode}" in result.stdout
+    assert "3 computed, 3 predicted steps (full steps [0, 1, 2])" in result.stdout, result.stdout
+    assert (tmp_path / "o.png").is_file()
