@@ -114,3 +114,16 @@ def test_schedule_power_one_is_the_papers_schedule_and_longer_runs_continue_even
 def test_schedule_power_validation(kwargs, field_name):
     with pytest.raises(ValueError, match=field_name):
         FreqCaConfig(**kwargs)
+
+
+@parameterized.expand([(p,) for p in (0.25, 0.5, 0.75, 1.5, 2.0, 4.0)])
+def test_schedule_power_keeps_the_count_for_every_length_and_interval(power):
+    # Rounding bunches positions where the schedule is dense; none may be lost or doubled.
+    for steps in range(1, 81):
+        for interval in range(1, 12):
+            even = full_steps(steps, FreqCaConfig(cache_interval=interval))
+            warped = full_steps(
+                steps, FreqCaConfig(cache_interval=interval, schedule_power=power, num_inference_steps=steps)
+            )
+            assert len(warped) == len(even) and warped == sorted(set(warped)), (steps, interval)
+            assert warped[-1] == even[-1], (steps, interval)

@@ -81,12 +81,14 @@ def planned_full_steps(config: FreqCaConfig) -> tuple[int, ...] | None:
 def _power_schedule(num_steps: int, warmup: int, interval: int, power: float) -> tuple[int, ...]:
     # The even schedule's count after the warm-up: warm-up, then every `interval` steps while inside the trajectory.
     count = len(range(warmup - 1 + interval, num_steps, interval)) if num_steps > warmup else 0
+    last = warmup - 1 + count * interval  # where the even schedule's last full step is
     steps = list(range(min(warmup, num_steps)))
     for k in range(1, count + 1):
         position = warmup - 1 + round(count * interval * (k / count) ** power)
-        # Rounding can bunch the first positions together: keep them distinct and inside the trajectory.
-        steps.append(min(max(position, steps[-1] + 1), num_steps - 1))
-    return tuple(sorted(set(steps)))
+        # Rounding bunches positions together where the schedule is dense (the start for powers above 1, the end
+        # below 1): keep them distinct, leaving room for the ones still to come, so that the count stays the same.
+        steps.append(min(max(position, steps[-1] + 1), last - (count - k)))
+    return tuple(steps)
 
 
 def full_steps(num_inference_steps: int, config: FreqCaConfig) -> list[int]:
