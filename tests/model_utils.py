@@ -7,12 +7,13 @@ from dataclasses import dataclass
 import torch
 from diffusers import FluxPipeline, FluxTransformer2DModel, QwenImageTransformer2DModel
 
+from diffusers_freqca.block_stack import find_block_stack
+
 
 @dataclass
 class TinyModel:
     model: torch.nn.Module
     make_inputs: callable  # (batch, height, width, timestep) -> kwargs
-    block_lists: tuple[str, ...]
 
 
 def tiny_flux(seed: int = 0) -> TinyModel:
@@ -37,7 +38,7 @@ def tiny_flux(seed: int = 0) -> TinyModel:
             "return_dict": False,
         }
 
-    return TinyModel(model, make_inputs, ("transformer_blocks", "single_transformer_blocks"))
+    return TinyModel(model, make_inputs)
 
 
 def tiny_qwen(seed: int = 0) -> TinyModel:
@@ -60,7 +61,7 @@ def tiny_qwen(seed: int = 0) -> TinyModel:
             "return_dict": False,
         }
 
-    return TinyModel(model, make_inputs, ("transformer_blocks",))
+    return TinyModel(model, make_inputs)
 
 
 TINY_MODELS = {"flux": tiny_flux, "qwen": tiny_qwen}
@@ -85,10 +86,8 @@ def run_steps(tiny: TinyModel, num_steps=12, batch=1, height=6, width=8, context
 
 
 def blocks(model: torch.nn.Module) -> list[torch.nn.Module]:
-    found = []
-    for name in ("transformer_blocks", "single_transformer_blocks"):
-        found.extend(getattr(model, name, []))
-    return found
+    """The blocks of the model's block stack, found as everything else in the project finds them."""
+    return [block for _, block in find_block_stack(model)]
 
 
 class BlockComputeCounter:

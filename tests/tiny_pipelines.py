@@ -39,9 +39,10 @@ from diffusers import (
     QwenImageTransformer2DModel,
 )
 
+from diffusers_freqca.block_stack import find_block_stack
+
 
 PIPELINE_NAMES = ("flux", "flux_kontext", "qwenimage", "qwenimage_edit")
-BLOCK_LIST_NAMES = ("transformer_blocks", "single_transformer_blocks")
 NUM_INFERENCE_STEPS = 12
 
 # Flux: a 2x VAE and 2x2 patch packing make one token per 4x4 pixels, so 32x48 pixels are an 8x12 token grid.
@@ -345,8 +346,5 @@ def build_tiny_pipeline(name: str, seed: int = 0) -> tuple[DiffusionPipeline, Ti
 
 
 def transformer_blocks(transformer: torch.nn.Module) -> list[torch.nn.Module]:
-    r"""All blocks of the transformer's block stacks, in the order FreqCa hooks them."""
-    found = []
-    for name in BLOCK_LIST_NAMES:
-        found.extend(getattr(transformer, name, []))
-    return found
+    r"""All blocks of the transformer's block stack, in the order FreqCa hooks them (`find_block_stack`)."""
+    return [block for _, block in find_block_stack(transformer)]
