@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # Pinned so that a CPU-only machine does not pull a multi-GB CUDA build of torch; override with
 # `make install TORCH_SPEC="torch==X.Y.Z"` (or an index URL in PIP_EXTRA_INDEX_URL) for another build.
 TORCH_SPEC ?= torch==2.13.0
-CHECK_DIRS := src tests examples
+CHECK_DIRS := src tests examples benchmarks tools
 
 .PHONY: install test test-gpu style quality demo docs benchmark clean
 
@@ -38,8 +38,9 @@ demo: install
 docs: install
 	$(VENV)/bin/mkdocs build --strict
 
+# The benchmarks are development tools in benchmarks/, run from the clone (not part of the installed package).
 benchmark: install
-	HF_HUB_OFFLINE=1 $(VENV)/bin/diffusers-freqca benchmark quality
+	HF_HUB_OFFLINE=1 $(PY) -m benchmarks.quality
 
 clean:
 	rm -rf $(VENV) build dist site .pytest_cache .ruff_cache src/*.egg-info

@@ -16,21 +16,25 @@
 Every example runs a real Hub model on a GPU by default. With `--tiny` (or `DIFFUSERS_FREQCA_TINY=1` in the
 environment) it runs in seconds on a CPU, offline, instead:
 
-- FLUX examples use the project's small *trained* FLUX-architecture checkpoint (`diffusers_freqca.tiny_model`):
+- FLUX examples use the project's small *trained* FLUX-architecture checkpoint (`diffusers_freqca.tiny_flux`):
   real denoising dynamics on 64x64 synthetic images, so the comparison with and without FreqCa means something,
   though about a 6-block model and not about FLUX.1-dev;
 - Qwen-Image examples build the real pipeline class from tiny, *randomly initialised* components: they check the
   plumbing (the pipeline, the token grids, FreqCa's skipping and statistics), not the quality; the image is noise.
+
+The comparison with and without FreqCa is the package's own (`diffusers_freqca.compare`, the one `diffusers-freqca
+demo` runs): interleaved timed runs, the median speed-up next to the ideal one, PSNR against the full computation.
 """
 
 import argparse
 import dataclasses
 import os
-import time
 from pathlib import Path
 from typing import Any
 
 
+# The weights dtypes the examples offer for the real models (tiny mode always runs in float32).
+DTYPES = ("bfloat16", "float16", "float32")
 TINY_ENV = "DIFFUSERS_FREQCA_TINY"
 TINY_STEPS = 20
 TINY_SIZE = 64
@@ -74,7 +78,7 @@ def add_common_arguments(
 ) -> None:
     r"""
     Adds the arguments every example has: `--model`, `--tiny`, `--steps`, `--interval`, `--seed`, `--output`,
-    `--dtype`, `--device`, `--no-baseline` and `--no-warmup`.
+    `--dtype`, `--device`, `--offload`, `--repeats`, `--no-baseline` and `--no-warmup`.
 
     Args:
         parser (`argparse.ArgumentParser`): the example's parser.
@@ -114,7 +118,7 @@ def add_common_arguments(
     parser.add_argument(
         "--dtype",
         default="bfloat16",
-        choices=("bfloat16", "float16", "float32"),
+        choices=DTYPES,
         help="Weights dtype of the real model (tiny mode always uses float32).",
     )
     parser.add_argument("--device", default=None, help="Device (default: cuda if available, else cpu).")
@@ -124,7 +128,18 @@ def add_common_arguments(
         help="pipe.enable_model_cpu_offload() instead of moving the whole pipeline to the GPU (for smaller GPUs).",
     )
     parser.add_argument(
-        "--no-baseline", action="store_true", help="Skip the run without FreqCa (no speed-up or PSNR is printed)."
+        "--repeats",
+        type=int,
+        default=3,
+        help=(
+            "Timed runs with and without FreqCa, interleaved; the speed-up compares their medians (default: "
+            "%(default)s). More repeats give a steadier number on a busy machine."
+        ),
+    )
+    parser.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="Skip the runs without FreqCa (the ideal speed-up is printed, the measured one and PSNR are not).",
     )
     parser.add_argument(
         "--no-warmup",
@@ -147,6 +162,8 @@ def check_common_arguments(parser: argparse.ArgumentParser, args: argparse.Names
         args.steps = TINY_STEPS if args.tiny else args.real_steps
     if args.steps < 1:
         parser.error(f"--steps must be >= 1, got {args.steps}.")
+    if args.repeats < 1:
+        parser.error(f"--repeats must be >= 1, got {args.repeats}.")
     intervals = args.interval if isinstance(args.interval, list) else [args.interval]
     if any(interval is not None and interval < 1 for interval in intervals):
         parser.error(f"--interval must be >= 1, got {args.interval}.")
@@ -192,7 +209,21 @@ def place(pipe, args: argparse.Namespace, device) -> None:
 
 
 def torch_dtype(args: argparse.Namespace):
-    r"""The weights dtype: float32 in tiny mode, else `--dtype`."""
+    r"""
+    The weights dtype: float32 in tiny mode, else `--dtype`.
+
+    Args:
+        args (`argparse.Namespace`): the parsed arguments.
+
+    Returns:
+        `torch.dtype`: the dtype to load the pipeline in.
+
+    Example:
+        ```python
+        >>> torch_dtype(argparse.Namespace(tiny=False, dtype="bfloat16"))
+        torch.bfloat16
+        ```
+    """
     import torch
 
     return torch.float32 if args.tiny else getattr(torch, args.dtype)
@@ -225,6 +256,9 @@ def tiny_checkpoint_error() -> str | None:
     r"""
     Why the project's trained tiny checkpoint cannot be used here, or `None` if it can.
 
+    Returns:
+        `str` or `None`: the reason, for a message.
+
     Example:
         ```python
         >>> tiny_checkpoint_error() is None
@@ -232,61 +266,72 @@ def tiny_checkpoint_error() -> str | None:
         ```
     """
     try:
-        from diffusers_freqca import tiny_model
+        from diffusers_freqca import tiny_flux
     except ImportError as error:
-        return f"diffusers_freqca.tiny_model cannot be imported ({error})"
-    if not hasattr(tiny_model, "load_tiny_flux_pipeline"):
-        return "diffusers_freqca.tiny_model has no load_tiny_flux_pipeline"
-    config = Path(tiny_model.DEFAULT_CHECKPOINT) / "transformer" / "config.json"
+        return f"diffusers_freqca.tiny_flux cannot be imported ({error})"
+    config = Path(tiny_flux.DEFAULT_CHECKPOINT) / "transformer" / "config.json"
     if not config.is_file():
         return f"the trained tiny checkpoint is missing ({config} does not exist)"
     return None
 
 
-def load_tiny_flux(class_index: int = 0):
+def load_tiny_flux(classes=(0,)):
     r"""
-    The trained tiny `FluxPipeline` and the inputs of one 64x64 image of class `class_index`.
+    The trained tiny `FluxPipeline` and the inputs of one 64x64 image per class.
 
     Args:
-        class_index (`int`, defaults to `0`): which class of `diffusers_freqca.tiny_model.CLASS_NAMES` to draw.
+        classes (`Iterable[int]`, defaults to `(0,)`): which classes of `diffusers_freqca.tiny_flux.CLASS_NAMES` to
+            draw.
 
     Returns:
         `tuple[FluxPipeline, dict]`: the pipeline (on the CPU, float32) and the call arguments (embeddings, size).
+
+    Raises:
+        `SystemExit`: when the checkpoint cannot be used (with the reason).
+
+    Example:
+        ```python
+        >>> pipe, inputs = load_tiny_flux(classes=[0, 3])
+        >>> inputs["prompt_embeds"].shape[0]
+        2
+        ```
     """
     error = tiny_checkpoint_error()
     if error is not None:
         raise SystemExit(f"--tiny needs the project's trained tiny checkpoint, but {error}.")
-    from diffusers_freqca import tiny_model
+    from diffusers_freqca import tiny_flux
 
-    pipe = tiny_model.load_tiny_flux_pipeline()
-    prompt_embeds, pooled_prompt_embeds = tiny_model.get_prompt_embeds(pipe, class_index)
-    inputs = {
-        "prompt_embeds": prompt_embeds,
-        "pooled_prompt_embeds": pooled_prompt_embeds,
-        "height": TINY_SIZE,
-        "width": TINY_SIZE,
-    }
-    return pipe, inputs
+    pipe = tiny_flux.load_tiny_flux_pipeline()
+    return pipe, tiny_flux.pipeline_inputs(pipe, classes)
 
 
-def tiny_reference_image(class_index: int = 3, seed: int = 0):
+def tiny_reference_image(size: int = TINY_SIZE):
     r"""
-    A 64x64 image from the tiny model's synthetic data, to stand in for a photo as the reference of an edit.
+    A `size x size` picture to stand in for a photo as the reference image of an edit in tiny mode: a white ring on
+    orange vertical stripes, like the tiny model's "white ring on orange stripes" class.
 
     Args:
-        class_index (`int`, defaults to `3`): the class to draw.
-        seed (`int`, defaults to `0`): seed of its random position, size and colours.
+        size (`int`, defaults to `64`): the side in pixels.
 
     Returns:
-        `PIL.Image.Image`: the image.
+        `PIL.Image.Image`: an RGB image.
+
+    Example:
+        ```python
+        >>> tiny_reference_image().size
+        (64, 64)
+        ```
     """
-    import numpy as np
-    from PIL import Image
+    from PIL import Image, ImageDraw
 
-    from diffusers_freqca import tiny_model
-
-    array = tiny_model.make_image(class_index, np.random.default_rng(seed))
-    return Image.fromarray((array.transpose(1, 2, 0) * 255).round().astype(np.uint8))
+    image = Image.new("RGB", (size, size), (230, 130, 30))
+    draw = ImageDraw.Draw(image)
+    stripe = max(1, size // 16)
+    for left in range(0, size, 2 * stripe):
+        draw.rectangle((left, 0, left + stripe - 1, size - 1), fill=(150, 80, 20))
+    box = (size * 0.25, size * 0.25, size * 0.75, size * 0.75)
+    draw.ellipse(box, outline=(245, 245, 245), width=max(2, size // 10))
+    return image
 
 
 # Tiny mode: randomly initialised Qwen-Image components, built from configs (no download).
@@ -399,133 +444,71 @@ def build_tiny_qwen_image_edit(seed: int = 0):
         processor=None,
         transformer=_tiny_qwen_transformer(),
     )
-    image = tiny_reference_image(seed=seed)
+    image = tiny_reference_image()
     return pipe, {**_tiny_qwen_prompts(seed), "image": image, "height": 128, "width": 128}
 
 
 # Running and reporting.
 
 
-def timed_call(pipe, inputs: dict[str, Any], seed: int, device) -> tuple[Any, float]:
+def compare(pipe, inputs: dict[str, Any], config, args: argparse.Namespace):
     r"""
-    Calls the pipeline with a fresh generator seeded with `seed` and returns `(first image, seconds)`; CUDA work is
-    synchronised before the clock stops.
+    The core of every example: the package's comparison with and without FreqCa (`compare_with_and_without`, the
+    one `diffusers-freqca demo` runs), printed: evaluations and median wall times, the measured speed-up beside the
+    ideal one, PSNR against the full computation, and `get_freqca_stats` per cache context.
 
     Args:
-        pipe (`DiffusionPipeline`): the pipeline.
-        inputs (`dict[str, Any]`): the call arguments, without `generator`.
-        seed (`int`): the generator seed.
-        device (`torch.device`): the device the pipeline runs on.
-    """
-    import torch
+        pipe (`DiffusionPipeline`): the pipeline, already placed.
+        inputs (`dict[str, Any]`): its call arguments, without `generator` and `num_inference_steps`.
+        config (`FreqCaConfig`): the FreqCa settings.
+        args (`argparse.Namespace`): the parsed arguments (`steps`, `seed`, `repeats`, `no_baseline`, `no_warmup`).
 
-    generator = torch.Generator("cpu").manual_seed(seed)
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    start = time.perf_counter()
-    image = pipe(**inputs, generator=generator).images[0]
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return image, time.perf_counter() - start
-
-
-def psnr(image_a, image_b) -> float:
-    r"""
-    Peak signal-to-noise ratio in dB between two 8-bit images (`inf` if they are identical).
+    Returns:
+        `Comparison`: what was measured; `images_freqca[0]` is the FreqCa image.
 
     Example:
         ```python
-        >>> from PIL import Image
-        >>> psnr(Image.new("RGB", (4, 4)), Image.new("RGB", (4, 4)))
-        inf
+        >>> result = compare(pipe, inputs, FreqCaConfig.from_preset("flux.1-dev"), args)
         ```
     """
-    import numpy as np
+    from diffusers_freqca.compare import compare_with_and_without, format_comparison
 
-    a = np.asarray(image_a, dtype=np.float64)
-    b = np.asarray(image_b, dtype=np.float64)
-    mse = float(np.mean((a - b) ** 2))
-    return float("inf") if mse == 0 else 10.0 * np.log10(255.0**2 / mse)
-
-
-def format_stats(stats) -> list[str]:
-    r"""
-    One line per cache context of a `FreqCaStats`: computed and predicted steps, the full steps, cache size and
-    restarts.
-
-    Args:
-        stats (`FreqCaStats`): from `get_freqca_stats`.
-    """
-    lines = []
-    for name, context in stats.contexts.items():
-        lines.append(
-            f"  context {name!r}: {context.computed_steps} computed + {context.predicted_steps} predicted steps, "
-            f"full steps {context.full_steps}, cache {context.cache_bytes / 2**20:.2f} MiB, "
-            f"restarts {context.restarts}"
-        )
-    return lines
-
-
-def compare_with_and_without(pipe, inputs: dict[str, Any], config, args: argparse.Namespace, device) -> dict:
-    r"""
-    The core of every example: an untimed warm-up call, the run without FreqCa (unless `--no-baseline`), then the run
-    with `config`, printing the wall times, `get_freqca_stats` and, with a baseline, the speed-up and the PSNR of the
-    FreqCa image against the full computation (same seed). FreqCa is disabled again at the end.
-
-    Args:
-        pipe (`DiffusionPipeline`): the pipeline, already on `device`.
-        inputs (`dict[str, Any]`): its call arguments, without `generator` and `num_inference_steps`.
-        config (`FreqCaConfig`): the FreqCa settings.
-        args (`argparse.Namespace`): the parsed arguments (`steps`, `seed`, `no_baseline`, `no_warmup`).
-        device (`torch.device`): where the pipeline runs.
-
-    Returns:
-        `dict`: `image` (with FreqCa), `seconds`, `stats`, and with a baseline `baseline_image`, `baseline_seconds`,
-        `speedup` and `psnr`.
-    """
-    from diffusers_freqca import get_freqca_stats
-
-    inputs = {**inputs, "num_inference_steps": args.steps}
-    if not args.no_warmup:
-        # One-off costs (CUDA context and kernels, allocator growth, lazy imports) would otherwise land in whichever
-        # run comes first.
-        timed_call(pipe, {**inputs, "num_inference_steps": 2}, args.seed, device)
-    result: dict[str, Any] = {}
-    if not args.no_baseline:
-        result["baseline_image"], result["baseline_seconds"] = timed_call(pipe, inputs, args.seed, device)
-        print(f"without FreqCa: {result['baseline_seconds']:.2f} s ({args.steps} transformer steps per context)")
-
-    pipe.transformer.enable_cache(config)
-    try:
-        result["image"], result["seconds"] = timed_call(pipe, inputs, args.seed, device)
-        result["stats"] = get_freqca_stats(pipe.transformer)
-    finally:
-        pipe.transformer.disable_cache()
-    print(f"with FreqCa (cache_interval={config.cache_interval}, {config.decomposition}): {result['seconds']:.2f} s")
-    print("get_freqca_stats(pipe.transformer):")
-    for line in format_stats(result["stats"]):
-        print(line)
-    if not args.no_baseline:
-        result["speedup"] = result["baseline_seconds"] / result["seconds"]
-        result["psnr"] = psnr(result["image"], result["baseline_image"])
-        print(f"speed-up: {result['speedup']:.2f}x, PSNR against the full computation: {result['psnr']:.2f} dB")
+    print(f"FreqCa: cache_interval={config.cache_interval}, decomposition={config.decomposition!r}")
+    result = compare_with_and_without(
+        pipe,
+        inputs,
+        config,
+        args.steps,
+        seed=args.seed,
+        repeats=args.repeats,
+        baseline=not args.no_baseline,
+        warmup_steps=0 if args.no_warmup else 2,
+    )
+    print(format_comparison(result))
     return result
 
 
-def save_images(result: dict, output: str) -> None:
+def save_images(result, output: str) -> None:
     r"""
     Saves the FreqCa image to `output` and, if there was a baseline run, the image without FreqCa next to it
     (`<name>_no_freqca.png`).
 
     Args:
-        result (`dict`): from [`compare_with_and_without`].
+        result (`Comparison`): from [`compare`].
         output (`str`): the path of the FreqCa image.
+
+    Example:
+        ```python
+        >>> save_images(result, "outputs/flux.png")
+        saved outputs/flux.png
+        saved outputs/flux_no_freqca.png
+        ```
     """
     path = Path(output)
     path.parent.mkdir(parents=True, exist_ok=True)
-    result["image"].save(path)
+    result.images_freqca[0].save(path)
     print(f"saved {path}")
-    if "baseline_image" in result:
+    if result.images_full is not None:
         baseline = path.with_name(f"{path.stem}_no_freqca{path.suffix or '.png'}")
-        result["baseline_image"].save(baseline)
+        result.images_full[0].save(baseline)
         print(f"saved {baseline}")

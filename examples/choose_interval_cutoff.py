@@ -13,10 +13,15 @@
 # limitations under the License.
 """Choose FreqCa's cache interval and cut-off ratio for your model (tutorial: docs/tutorials/choose_interval_cutoff.md).
 
-Runs the full computation once per prompt, then every combination of `--interval` and `--cutoff`, and prints one row
-per combination: transformer evaluations, wall time, speed-up and the PSNR against the full computation (higher is
-closer). Writes the rows as JSON (`--output`) and the images as a grid next to it (rows: intervals, columns:
-cut-offs, first column: the full computation).
+For each prompt, runs the full computation and every combination of `--interval` and `--cutoff`, interleaved
+(`--repeats` rounds; the package's `compare_configs`), and prints one row per combination: transformer evaluations,
+median wall time, measured and ideal speed-up, and the PSNR against the full computation (higher is closer), averaged
+over the prompts. Writes the rows as JSON (`--output`) and the images of the first prompt as a grid next to it (rows:
+intervals, columns: the full computation, then the cut-offs).
+
+The starting point is a config that splits bands (the `"paper"` preset: low band reused, high band forecast at order
+2), so that the cut-off matters; with equal orders for both bands (the `"balanced"` preset) there is no split and
+every cut-off gives the same images. `--setting` picks another preset.
 
     python examples/choose_interval_cutoff.py                   # FLUX.1-dev on a GPU: 3 intervals x 3 cut-offs
     python examples/choose_interval_cutoff.py --interval 5 6 7 9 --cutoff 0.1 --prompt "a red fox" "a city at night"
@@ -31,17 +36,16 @@ from pathlib import Path
 
 from _common import (
     NOTE_TRAINED,
-    TINY_SIZE,
     add_common_arguments,
     check_common_arguments,
     load_tiny_flux,
     place,
-    psnr,
     resolve_device,
-    timed_call,
     torch_dtype,
     with_interval,
 )
+
+from diffusers_freqca.presets import SETTINGS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,6 +72,15 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         default=[0.05, 0.1, 0.2],
         help="Cut-off ratios to try (default: %(default)s).",
+    )
+    parser.add_argument(
+        "--setting",
+        default="paper",
+        choices=SETTINGS,
+        help=(
+            "The FLUX.1-dev preset to start from (default: %(default)s, which splits bands; the balanced and fast "
+            "presets forecast both bands alike, so the cut-off changes nothing)."
+        ),
     )
     parser.add_argument(
         "--prompt",
@@ -110,80 +123,82 @@ def main(argv: list[str] | None = None) -> int:
 
     from diffusers import FluxPipeline
 
-    from diffusers_freqca import FreqCaConfig, full_steps, get_freqca_stats
+    from diffusers_freqca import FreqCaConfig
+    from diffusers_freqca.compare import compare_configs
 
     device = resolve_device(args)
     if args.tiny:
         print(NOTE_TRAINED.format(model=args.model))
-        pipe, _ = load_tiny_flux()
-        from diffusers_freqca import tiny_model
+        from diffusers_freqca.tiny_flux import pipeline_inputs
 
-        cases = []
-        for index in args.classes:
-            prompt_embeds, pooled = tiny_model.get_prompt_embeds(pipe, index)
-            cases.append(
-                {
-                    "prompt_embeds": prompt_embeds,
-                    "pooled_prompt_embeds": pooled,
-                    "height": TINY_SIZE,
-                    "width": TINY_SIZE,
-                }
-            )
+        pipe, _ = load_tiny_flux()
+        cases = [pipeline_inputs(pipe, [index]) for index in args.classes]
     else:
         pipe = FluxPipeline.from_pretrained(args.model, torch_dtype=torch_dtype(args))
         cases = [{"prompt": p, "height": args.height, "width": args.width, "guidance_scale": 3.5} for p in args.prompt]
     place(pipe, args, device)
-    cases = [{**case, "num_inference_steps": args.steps} for case in cases]
-    if not args.no_warmup:
-        timed_call(pipe, {**cases[0], "num_inference_steps": 2}, args.seed, device)
 
-    baseline = [timed_call(pipe, case, args.seed, device) for case in cases]
-    baseline_seconds = statistics.mean(seconds for _, seconds in baseline)
-    print(f"full computation: {args.steps} evaluations, {baseline_seconds:.2f} s per image (mean of {len(cases)})")
-    preset = FreqCaConfig.from_preset("flux.1-dev", "balanced", num_inference_steps=args.steps)
+    preset = FreqCaConfig.from_preset("flux.1-dev", args.setting, num_inference_steps=args.steps)
+    if not preset.splits_bands:
+        print(f"note: the {args.setting!r} preset does not split bands: every cut-off gives the same images.")
+    combinations = [(interval, cutoff) for interval in args.interval for cutoff in args.cutoff]
+    configs = [with_interval(preset, interval, cutoff_ratio=cutoff) for interval, cutoff in combinations]
+    per_case = [
+        compare_configs(
+            pipe,
+            case,
+            configs,
+            args.steps,
+            seed=args.seed,
+            repeats=args.repeats,
+            warmup_steps=0 if args.no_warmup else 2,
+        )
+        for case in cases
+    ]
+    first = per_case[0][0]
+    baseline_seconds = statistics.mean(statistics.median(results[0].seconds_full) for results in per_case)
+    print(
+        f"full computation: {first.evaluations_full} evaluations, {baseline_seconds:.2f} s per image (median of "
+        f"{args.repeats} interleaved runs, mean over {len(cases)} prompt(s))"
+    )
 
     rows, grid = [], []
-    for interval in args.interval:
-        grid_row = [baseline[0][0]]
-        for cutoff in args.cutoff:
-            config = with_interval(preset, interval, cutoff_ratio=cutoff)
-            pipe.transformer.enable_cache(config)
-            try:
-                runs = [timed_call(pipe, case, args.seed, device) for case in cases]
-                stats = get_freqca_stats(pipe.transformer)
-            finally:
-                pipe.transformer.disable_cache()
-            seconds = statistics.mean(s for _, s in runs)
-            row = {
-                "cache_interval": interval,
-                "cutoff_ratio": cutoff,
-                "transformer_evaluations": len(full_steps(args.steps, config)),
-                "computed_steps": stats.contexts[next(iter(stats.contexts))].computed_steps,
-                "seconds": seconds,
-                "speedup": baseline_seconds / seconds,
-                "psnr_db": statistics.mean(psnr(image, ref) for (image, _), (ref, _) in zip(runs, baseline)),
-            }
-            rows.append(row)
-            grid_row.append(runs[0][0])
-            print(
-                f"N={interval:<2d} cut-off={cutoff:<5g} evaluations={row['transformer_evaluations']:<3d} "
-                f"{seconds:6.2f} s  speed-up {row['speedup']:.2f}x  PSNR {row['psnr_db']:.2f} dB"
-            )
-        grid.append(grid_row)
+    for index, (interval, cutoff) in enumerate(combinations):
+        results = [case_results[index] for case_results in per_case]
+        row = {
+            "cache_interval": interval,
+            "cutoff_ratio": cutoff,
+            "transformer_evaluations": results[0].evaluations_freqca,
+            "seconds": statistics.mean(statistics.median(r.seconds_freqca) for r in results),
+            "speedup": statistics.mean(r.speedup for r in results),
+            "ideal_speedup": results[0].ideal_speedup,
+            "psnr_db": statistics.mean(r.psnr for r in results),
+        }
+        rows.append(row)
+        if not grid or grid[-1][0] != interval:
+            grid.append((interval, [results[0].images_full[0]]))
+        grid[-1][1].append(results[0].images_freqca[0])
+        print(
+            f"N={interval:<2d} cut-off={cutoff:<5g} evaluations={row['transformer_evaluations']:<3d} "
+            f"{row['seconds']:6.2f} s  speed-up {row['speedup']:.2f}x (ideal {row['ideal_speedup']:.2f}x)  "
+            f"PSNR {row['psnr_db']:.2f} dB"
+        )
 
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     settings = {
         "model": "tiny" if args.tiny else args.model,
+        "setting": args.setting,
         "steps": args.steps,
         "seed": args.seed,
+        "repeats": args.repeats,
         "device": str(device),
         "cases": len(cases),
         "baseline_seconds": baseline_seconds,
     }
     output.write_text(json.dumps({"settings": settings, "rows": rows}, indent=2))
     grid_path = output.with_suffix(".png")
-    _grid(grid, grid_path)
+    _grid([images for _, images in grid], grid_path)
     print(f"saved {output} and {grid_path} (rows: intervals; columns: full computation, then the cut-offs)")
     best = max(rows, key=lambda r: (r["psnr_db"], r["speedup"]))
     print(

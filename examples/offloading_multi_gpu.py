@@ -14,8 +14,10 @@
 """FreqCa with model CPU offload, sequential CPU offload, group offloading and device maps.
 
 Loads a FLUX pipeline, places it with one of diffusers' memory-saving or multi-GPU set-ups, enables FreqCa and
-generates an image, printing the time and what FreqCa did. `--compare` also runs the same placement without FreqCa
-first. `--tiny` uses the project's small checkpoint on the CPU instead, which takes seconds and needs no download.
+generates an image, printing the time and what FreqCa did. `--compare` runs the package's comparison on the same
+placement instead (interleaved runs without and with FreqCa, `--repeats` times: the median speed-up next to the ideal
+one, and PSNR). `--tiny` uses the project's small checkpoint on the CPU instead, which takes seconds and needs no
+download.
 
     python examples/offloading_multi_gpu.py --mode group_block --use-stream --compare
     python examples/offloading_multi_gpu.py --mode device_map   # the transformer's blocks spread over all GPUs
@@ -28,6 +30,8 @@ import os
 import sys
 import tempfile
 import time
+
+from _common import DTYPES
 
 
 MODES = ("model_offload", "sequential", "group_block", "group_leaf", "device_map")
@@ -77,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--tiny",
         action="store_true",
-        help="Use the project's small checkpoint (diffusers_freqca.tiny_model) on the CPU instead of --model.",
+        help="Use the project's small checkpoint (diffusers_freqca.tiny_flux) on the CPU instead of --model.",
     )
     parser.add_argument(
         "--prompt", default="A cat holding a sign that says hello world", help="Prompt (ignored with --tiny)."
@@ -91,7 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--cache-interval", type=int, default=6, help="FreqCa computes one full step every N steps (6 or 9)."
     )
     parser.add_argument("--no-freqca", action="store_true", help="Run without FreqCa (the baseline).")
-    parser.add_argument("--compare", action="store_true", help="Run without FreqCa first, then with it.")
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="Compare without and with FreqCa on the same placement: interleaved runs, median speed-up, PSNR.",
+    )
+    parser.add_argument("--repeats", type=int, default=3, help="--compare: timed runs of each kind (default: 3).")
     parser.add_argument(
         "--cache-first",
         action="store_true",
@@ -114,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--dtype",
         default="bfloat16",
-        choices=("bfloat16", "float16", "float32"),
+        choices=DTYPES,
         help="Weights dtype (--tiny uses float32).",
     )
     parser.add_argument("--output", default=None, help="Where to save the image (PNG).")
@@ -126,6 +135,8 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace, has_c
         parser.error(f"--steps must be >= 1, got {args.steps}.")
     if args.cache_interval < 1:
         parser.error(f"--cache-interval must be >= 1, got {args.cache_interval}.")
+    if args.repeats < 1:
+        parser.error(f"--repeats must be >= 1, got {args.repeats}.")
     if args.blocks_per_group < 1:
         parser.error(f"--blocks-per-group must be >= 1, got {args.blocks_per_group}.")
     if args.max_memory is not None and args.max_memory <= 0:
@@ -146,23 +157,15 @@ def _load_tiny(args: argparse.Namespace):
     import torch
 
     try:
-        from diffusers_freqca import tiny_model
+        from diffusers_freqca import tiny_flux
     except ImportError as error:
         raise SystemExit(
-            f"--tiny needs diffusers_freqca.tiny_model, which this installation lacks ({error})."
+            f"--tiny needs diffusers_freqca.tiny_flux, which this installation lacks ({error})."
         ) from None
-    pipe = tiny_model.load_tiny_flux_pipeline(torch_dtype=torch.float32)
-    class_name = args.class_name if args.class_name is not None else 0
-    if args.class_name is not None and args.class_name not in tiny_model.CLASS_NAMES:
-        raise SystemExit(f"--class-name must be one of {', '.join(tiny_model.CLASS_NAMES)}, got {args.class_name!r}.")
-    prompt_embeds, pooled_prompt_embeds = tiny_model.get_prompt_embeds(pipe, class_name)
-    inputs = {
-        "prompt_embeds": prompt_embeds,
-        "pooled_prompt_embeds": pooled_prompt_embeds,
-        "height": 64,
-        "width": 64,
-        "num_inference_steps": args.steps or 20,
-    }
+    if args.class_name is not None and args.class_name not in tiny_flux.CLASS_NAMES:
+        raise SystemExit(f"--class-name must be one of {', '.join(tiny_flux.CLASS_NAMES)}, got {args.class_name!r}.")
+    pipe = tiny_flux.load_tiny_flux_pipeline(torch_dtype=torch.float32)
+    inputs = tiny_flux.pipeline_inputs(pipe, [args.class_name if args.class_name is not None else 0])
     return pipe, inputs
 
 
@@ -171,12 +174,7 @@ def _load_full(args: argparse.Namespace):
     from diffusers import FluxPipeline, FluxTransformer2DModel
 
     dtype = getattr(torch, args.dtype)
-    inputs = {
-        "prompt": args.prompt,
-        "height": args.height,
-        "width": args.width,
-        "num_inference_steps": args.steps or 50,
-    }
+    inputs = {"prompt": args.prompt, "height": args.height, "width": args.width}
     if args.mode != "device_map":
         return FluxPipeline.from_pretrained(args.model, torch_dtype=dtype), inputs
     # Spread the transformer's blocks over the GPUs (accelerate hooks move the hidden states between them) and keep
@@ -197,16 +195,12 @@ def _load_full(args: argparse.Namespace):
 def _tiny_device_map(transformer) -> dict[str, str]:
     # The embedders, the output head and the first block stay on the CPU; every other block is read from disk when it
     # runs, as accelerate does for weights that fit nowhere else.
-    import torch
+    from diffusers_freqca.block_stack import find_block_stack
 
-    device_map, first = {}, True
-    for name, child in transformer.named_children():
-        if isinstance(child, torch.nn.ModuleList):
-            for index in range(len(child)):
-                device_map[f"{name}.{index}"] = "cpu" if first else "disk"
-                first = False
-        else:
-            device_map[name] = "cpu"
+    blocks = [name for name, _ in find_block_stack(transformer)]
+    block_lists = {name.rsplit(".", 1)[0] for name in blocks}
+    device_map = {name: "cpu" for name, _ in transformer.named_children() if name not in block_lists}
+    device_map.update({name: "cpu" if index == 0 else "disk" for index, name in enumerate(blocks)})
     return device_map
 
 
@@ -284,6 +278,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import diffusers_freqca
     from diffusers_freqca import FreqCaConfig, get_freqca_stats
+    from diffusers_freqca.compare import compare_with_and_without, format_comparison, format_stats
 
     has_cuda = torch.cuda.is_available()
     _check_args(parser, args, has_cuda)
@@ -295,7 +290,10 @@ def main(argv: list[str] | None = None) -> int:
 
     pipe, inputs = _load_tiny(args) if args.tiny else _load_full(args)
     pipe.set_progress_bar_config(disable=True)
-    config = FreqCaConfig(cache_interval=args.cache_interval)
+    steps = args.steps or (20 if args.tiny else 50)
+    inputs = {**inputs, "num_inference_steps": steps}
+    config = FreqCaConfig.from_preset("flux.1-dev", "balanced", num_inference_steps=steps)
+    config = FreqCaConfig.from_dict({**config.to_dict(), "cache_interval": args.cache_interval})
     use_freqca = not args.no_freqca and not args.compare
 
     with contextlib.ExitStack() as stack:
@@ -311,23 +309,18 @@ def main(argv: list[str] | None = None) -> int:
         if placement is not None:
             print(f"transformer device map: {placement}")
 
-        baseline_seconds = None
         if args.compare:
-            _, baseline_seconds = _run(pipe, inputs, args.seed, device)
-            print(f"without FreqCa: {baseline_seconds:.2f} s")
-            pipe.transformer.enable_cache(config)
-        image, seconds = _run(pipe, inputs, args.seed, device)
-        label = "without FreqCa" if args.no_freqca else "with FreqCa"
-        print(f"{label}: {seconds:.2f} s")
-        if not args.no_freqca:
-            stats = get_freqca_stats(pipe.transformer)
-            for name, context in stats.contexts.items():
-                print(
-                    f"FreqCa context {name!r}: {context.computed_steps} computed, {context.predicted_steps} predicted "
-                    f"steps (full steps {context.full_steps}), cache {context.cache_bytes / 2**20:.2f} MiB"
-                )
-        if baseline_seconds is not None:
-            print(f"speed-up: {baseline_seconds / seconds:.2f}x")
+            # The package's comparison, on this placement: FreqCa is enabled after the placement for its runs.
+            del inputs["num_inference_steps"]
+            result = compare_with_and_without(pipe, inputs, config, steps, seed=args.seed, repeats=args.repeats)
+            print(format_comparison(result))
+            image = result.images_freqca[0]
+        else:
+            image, seconds = _run(pipe, inputs, args.seed, device)
+            print(f"{'without FreqCa' if args.no_freqca else 'with FreqCa'}: {seconds:.2f} s")
+            if not args.no_freqca:
+                for line in format_stats(get_freqca_stats(pipe.transformer)):
+                    print(line)
     if args.output:
         image.save(args.output)
         print(f"saved {args.output}")

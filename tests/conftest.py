@@ -1,11 +1,20 @@
 # Copyright 2026 The diffusers-freqca authors. All rights reserved.
 # Licensed under the Apache License, Version 2.0.
-"""Shared pytest set-up: GPU-marked tests skip themselves on machines without CUDA."""
+"""Shared pytest set-up: GPU-marked tests skip themselves on machines without CUDA; the repository's development
+tools (`benchmarks`, `tools`), which are not part of the installed package, are importable."""
 
 import os
+import sys
+from pathlib import Path
 
 import pytest
 import torch
+
+
+# The tests run from a clone: the benchmark harnesses and the training tool live at the repository's root.
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
 
 
 # Tests run offline: never let a library try the Hub.

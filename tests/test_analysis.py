@@ -15,7 +15,7 @@ import torch
 from parameterized import parameterized
 from tiny_pipelines import build_tiny_pipeline
 
-from diffusers_freqca import FreqCaConfig, GridSegment, TokenLayout, full_steps, tiny_model
+from diffusers_freqca import FreqCaConfig, GridSegment, TokenLayout, full_steps, tiny_flux
 from diffusers_freqca.analysis import (
     BANDS,
     SCHEME_COLUMNS,
@@ -35,7 +35,7 @@ from diffusers_freqca.analysis import (
 from diffusers_freqca.cli import main as cli_main
 
 
-HAS_CHECKPOINT = (tiny_model.DEFAULT_CHECKPOINT / "transformer" / "config.json").is_file()
+HAS_CHECKPOINT = (tiny_flux.DEFAULT_CHECKPOINT / "transformer" / "config.json").is_file()
 HEIGHT, WIDTH, BATCH, CHANNELS = 8, 12, 2, 5
 SCALE = 0.71  # the Hermite scale
 CRF_BOTH = ("hidden_states", "residual")
@@ -445,8 +445,10 @@ def test_record_crf_needs_a_transformer():
 def random_checkpoint(tmp_path_factory):
     # A checkpoint in the tiny model's format with untrained weights: the command runs whatever the weights are.
     path = tmp_path_factory.mktemp("tiny-random")
+    from tools.train_tiny_flux import train
+
     with contextlib.redirect_stdout(io.StringIO()):
-        tiny_model.train(path, vae_iterations=0, transformer_iterations=0)
+        train(path, vae_iterations=0, transformer_iterations=0)
     return path
 
 

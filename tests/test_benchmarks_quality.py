@@ -1,63 +1,17 @@
 # Copyright 2026 The diffusers-freqca authors. All rights reserved.
 # Licensed under the Apache License, Version 2.0.
-"""The quality benchmark's measuring tools against independent computations, and its quick mode end to end."""
+"""The quality benchmark (`benchmarks/quality.py`, run from a clone): its compute counter against an independent
+count, its schedules, the paper's recipe from the presets, and its quick mode end to end."""
 
 import json
-import math
 
-import numpy as np
 import pytest
 import torch
 from parameterized import parameterized
-from scipy.signal import correlate2d
 
+from benchmarks import quality
 from diffusers_freqca import FreqCaConfig, full_steps
-from diffusers_freqca.benchmarks import _common, quality
-
-
-def _ssim_reference(x: np.ndarray, y: np.ndarray) -> float:
-    # Straight from the definition, one channel at a time, with scipy doing the window sums.
-    coords = np.arange(11) - 5.0
-    g = np.exp(-(coords**2) / (2 * 1.5**2))
-    window = np.outer(g, g) / np.outer(g, g).sum()
-    values = []
-    for a, b in zip(x, y):
-        mu_a, mu_b = correlate2d(a, window, "valid"), correlate2d(b, window, "valid")
-        var_a = correlate2d(a * a, window, "valid") - mu_a**2
-        var_b = correlate2d(b * b, window, "valid") - mu_b**2
-        cov = correlate2d(a * b, window, "valid") - mu_a * mu_b
-        c1, c2 = 0.01**2, 0.03**2
-        values.append(
-            ((2 * mu_a * mu_b + c1) * (2 * cov + c2) / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))).mean()
-        )
-    return float(np.mean(values))
-
-
-@parameterized.expand([(0,), (1,), (2,)])
-def test_ssim_matches_the_definition(seed):
-    rng = np.random.default_rng(seed)
-    x = rng.random((3, 24, 20))
-    y = np.clip(x + 0.1 * rng.standard_normal(x.shape), 0, 1)
-    assert _common.ssim(torch.from_numpy(x), torch.from_numpy(y)) == pytest.approx(_ssim_reference(x, y), abs=1e-9)
-
-
-def test_ssim_of_constant_images_and_identity():
-    a, b = 0.3, 0.7
-    expected = (2 * a * b + 0.01**2) / (a * a + b * b + 0.01**2)  # no variance: only the luminance term is left
-    assert _common.ssim(torch.full((3, 16, 16), a), torch.full((3, 16, 16), b)) == pytest.approx(expected, rel=1e-6)
-    image = torch.rand(2, 3, 16, 16)
-    assert _common.ssim(image, image) == pytest.approx(1.0)
-
-
-def test_psnr_matches_numpy_and_rejects_shape_mismatch():
-    rng = np.random.default_rng(0)
-    x, y = rng.random((2, 3, 8, 8)), rng.random((2, 3, 8, 8))
-    assert _common.psnr(torch.from_numpy(x), torch.from_numpy(y)) == pytest.approx(
-        -10 * np.log10(((x - y) ** 2).mean())
-    )
-    assert _common.psnr(torch.from_numpy(x), torch.from_numpy(x)) == math.inf
-    with pytest.raises(ValueError, match="shape"):
-        _common.psnr(torch.zeros(3, 8, 8), torch.zeros(3, 8, 9))
+from diffusers_freqca.presets import get_preset
 
 
 def test_mac_counter_counts_every_linear_call():
@@ -77,6 +31,11 @@ def test_spread_schedule_ends_on_the_last_step(num_full, steps):
     assert list(schedule) == sorted(set(schedule))
     config = FreqCaConfig(cache_interval=steps, full_compute_steps=schedule)
     assert full_steps(steps, config) == list(schedule)
+
+
+def test_the_first_variant_is_the_papers_recipe():
+    paper = quality.freqca_methods(6, 50, sweep=False)[0].config
+    assert paper == get_preset("flux.1-dev", "paper").config
 
 
 def test_freqca_variants_match_the_papers_compute():

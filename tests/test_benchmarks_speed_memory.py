@@ -1,23 +1,28 @@
 # Copyright 2026 The diffusers-freqca authors. All rights reserved.
 # Licensed under the Apache License, Version 2.0.
-"""The memory, speed and GPU-timing benchmarks: cache sizes against counts from the shapes, the speed-up run, the GPU
-benchmark's refusal without CUDA and its CPU dry run, and their command lines."""
+"""The memory, speed and GPU-timing benchmarks (`benchmarks/`, run from a clone): cache sizes against counts from the
+shapes, the speed-up run, the GPU benchmark's refusal without CUDA and its CPU dry run, and their command lines."""
 
+import dataclasses
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
 from parameterized import parameterized
 
+from benchmarks import gpu_timing, memory, models, speed
 from diffusers_freqca import FreqCaConfig, full_steps
-from diffusers_freqca.benchmarks import gpu_timing, memory, speed
-from diffusers_freqca.cli import main as cli_main
+from diffusers_freqca.presets import get_preset
 
 
 BF16 = 2  # bytes per element
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def _shape_counts(model: memory.ModelShape, height: int, width: int, batch: int) -> dict[str, int]:
+def _shape_counts(model: models.ModelShape, height: int, width: int, batch: int) -> dict[str, int]:
     # Elements of one image-token and one text-token feature map of the block stack, from the config alone.
     rows, cols = height // 16, width // 16
     hidden = model.config["num_attention_heads"] * model.config["attention_head_dim"]
@@ -39,7 +44,7 @@ def _shape_counts(model: memory.ModelShape, height: int, width: int, batch: int)
     ]
 )
 def test_cache_memory_matches_counts_from_shapes(_, name, height, width, batch):
-    model = memory.QUICK_MODELS[name]
+    model = models.QUICK_MODELS[name]
     report = memory.measure_cache_memory(
         model, height=height, width=width, batch_size=batch, taylorseer_orders=(1, 2), layerwise_order=2
     )
@@ -81,10 +86,10 @@ def test_cache_memory_matches_counts_from_shapes(_, name, height, width, batch):
     ]
 )
 def test_freqca_bytes_follow_its_config(_, config, tensors):
-    model = memory.QUICK_MODELS["flux.1-dev"]
-    transformer = memory.build_transformer(model)
-    inputs = memory.make_inputs(model, 128, 128)
-    cache, _ = memory.measure_freqca(transformer, inputs, memory.image_layout(model, 128, 128), config)
+    model = models.QUICK_MODELS["flux.1-dev"]
+    transformer = models.build_transformer(model)
+    inputs = models.make_inputs(model, 128, 128)
+    cache, _ = memory.measure_freqca(transformer, inputs, models.image_layout(model, 128, 128), config)
     element = 4 if config.cache_dtype == torch.float32 else BF16
     assert memory.freqca_tensors_per_context(config) == tensors
     assert cache.tensors == tensors
@@ -93,7 +98,7 @@ def test_freqca_bytes_follow_its_config(_, config, tensors):
 
 
 def test_taylorseer_hooks_the_attention_modules():
-    transformer = memory.build_transformer(memory.QUICK_MODELS["flux.1-dev"])
+    transformer = models.build_transformer(models.QUICK_MODELS["flux.1-dev"])
     names = [name for name, _ in memory.taylorseer_modules(transformer)]
     assert names == [f"transformer_blocks.{i}.attn" for i in range(2)] + [
         f"single_transformer_blocks.{i}.attn" for i in range(3)
@@ -101,24 +106,22 @@ def test_taylorseer_hooks_the_attention_modules():
 
 
 def test_real_model_shapes():
-    flux, qwen = memory.MODELS["flux.1-dev"], memory.MODELS["qwen-image"]
+    flux, qwen = models.MODELS["flux.1-dev"], models.MODELS["qwen-image"]
     assert flux.grid(1024, 1024) == (64, 64) and flux.hidden_size == 3072 and flux.num_blocks == 57
     assert qwen.grid(1024, 1024) == (64, 64) and qwen.hidden_size == 3072 and qwen.num_blocks == 60
-    inputs = memory.make_inputs(flux, 1024, 1024)
+    inputs = models.make_inputs(flux, 1024, 1024)
     assert inputs["hidden_states"].shape == (1, 4096, 64) and inputs["encoder_hidden_states"].shape == (1, 512, 4096)
     assert inputs["img_ids"].shape == (4096, 3) and inputs["guidance"].shape == (1,)
     with pytest.raises(ValueError, match="height"):
         flux.grid(1000, 1024)
     with pytest.raises(ValueError, match="batch_size"):
-        memory.make_inputs(flux, 1024, 1024, batch_size=0)
+        models.make_inputs(flux, 1024, 1024, batch_size=0)
 
 
 def test_memory_cli_writes_json(tmp_path, capsys):
     path = tmp_path / "memory.json"
-    status = cli_main(
+    status = memory.main(
         [
-            "benchmark",
-            "memory",
             "--quick",
             "--models",
             "qwen-image",
@@ -137,10 +140,18 @@ def test_memory_cli_writes_json(tmp_path, capsys):
     assert report["caches"][0]["bytes"] == 3 * 256 * 32 * BF16
 
 
-def test_benchmark_help(capsys):
-    for name in ("memory", "speed", "gpu"):
-        assert cli_main(["benchmark", name, "--help"]) == 0
-        assert f"usage: diffusers-freqca benchmark {name}" in capsys.readouterr().out
+@pytest.mark.parametrize("name", ["quality", "speed", "memory", "gpu_timing"])
+def test_benchmark_runs_as_a_module_from_the_clone(name):
+    # The documented way: `python -m benchmarks.<name>` from the repository's root.
+    result = subprocess.run(
+        [sys.executable, "-m", f"benchmarks.{name}", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"usage: python -m benchmarks.{name}" in result.stdout
 
 
 def test_speed_quick(tmp_path, capsys):
@@ -151,7 +162,7 @@ def test_speed_quick(tmp_path, capsys):
     data = json.loads(path.read_text())
     assert [r["cache_interval"] for r in data["results"]] == [6, 9]
     for result in data["results"]:
-        expected = len(full_steps(12, FreqCaConfig(cache_interval=result["cache_interval"])))
+        expected = len(full_steps(12, models.paper_config("flux.1-dev", result["cache_interval"])))
         assert result["full_steps"] == result["expected_full_steps"] == expected
         assert result["ideal_speedup"] == pytest.approx(12 / expected)
         assert result["speedup_cpu"] > 1.0
@@ -162,15 +173,15 @@ def test_speed_quick(tmp_path, capsys):
 def test_speed_loop_follows_flux_schedule():
     # The loop's timesteps are FluxPipeline's: shifted sigmas from 1 to 1/N, times 1000.
     model = speed.QUICK_MODEL
-    transformer = memory.build_transformer(model, "meta")
-    inputs = memory.make_inputs(model, 256, 256, device="cpu", dtype=torch.float32)
+    transformer = models.build_transformer(model, "meta")
+    inputs = models.make_inputs(model, 256, 256, device="cpu", dtype=torch.float32)
     loop = speed.DenoisingLoop(transformer, inputs, 10)
     loop.scheduler.set_timesteps(sigmas=loop.sigmas, mu=loop.mu)
-    mu = speed.flux_shift(256)
+    mu = models.flux_shift(256)
     sigmas = torch.linspace(1.0, 0.1, 10, dtype=torch.float64)
     shifted = torch.exp(torch.tensor(mu)) / (torch.exp(torch.tensor(mu)) + (1 / sigmas - 1))
     assert torch.allclose(loop.scheduler.timesteps.double(), 1000 * shifted, atol=1e-3)
-    assert speed.flux_shift(256) == pytest.approx(0.5) and speed.flux_shift(4096) == pytest.approx(1.15)
+    assert models.flux_shift(256) == pytest.approx(0.5) and models.flux_shift(4096) == pytest.approx(1.15)
 
 
 def test_gpu_benchmark_refuses_without_cuda(monkeypatch, capsys):
@@ -204,7 +215,9 @@ def test_gpu_benchmark_dry_run(tmp_path, capsys):
 
 def test_gpu_cache_configs():
     config, description = gpu_timing.cache_config("freqca-n9", "qwen-image", 50)
-    assert config == FreqCaConfig(cache_interval=9, decomposition="fft") and "N=9" in description
+    # The paper's recipe (the model's "paper" preset), at N=9.
+    assert config == dataclasses.replace(get_preset("qwen-image", "paper").config, cache_interval=9)
+    assert config.decomposition == "fft" and "N=9" in description
     config, _ = gpu_timing.cache_config("magcache", "flux.1-dev", 50)
     assert len(config.mag_ratios) == 50
     assert gpu_timing.cache_config("magcache", "qwen-image", 50)[0] is None
@@ -224,5 +237,5 @@ def test_gpu_benchmark_runs_on_cuda():
         log=lambda _: None,
     )
     methods = {m.method: m for m in timing.methods}
-    assert methods["freqca-n6"].evaluations == len(full_steps(12, FreqCaConfig()))
+    assert methods["freqca-n6"].evaluations == len(full_steps(12, models.paper_config("flux.1-dev", 6)))
     assert methods["uncached"].peak_memory_gib > 0

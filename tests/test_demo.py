@@ -2,29 +2,43 @@
 # Licensed under the Apache License, Version 2.0.
 """The demo (the README's main job) on the packaged trained checkpoint, shortened."""
 
+import numpy as np
 from PIL import Image
 
 from diffusers_freqca import demo
 
 
-def test_demo_counts_evaluations_and_writes_the_comparison(tmp_path, capsys):
+def test_demo_counts_evaluations_and_writes_the_labelled_comparison(tmp_path, capsys):
     output = tmp_path / "demo.png"
-    assert demo.main(["--steps", "14", "--cache-interval", "4", "--output", str(output), "--no-progress"]) == 0
+    argv = ["--steps", "14", "--cache-interval", "4", "--repeats", "2", "--output", str(output), "--no-progress"]
+    assert demo.main(argv) == 0
     printed = capsys.readouterr().out
+    words = " ".join(printed.split())
     # The balanced preset re-planned for 14 steps at N=4: as many full steps as the even schedule (0, 1, 2, 6, 10),
     # placed earlier by schedule_power 1.5 -> 5 evaluations of the block stack, 14 without FreqCa.
-    assert "block-stack evaluations                 14           5" in printed
-    assert "ideal 2.80x" in printed
-    assert "steps [0, 1, 2, 5, 10]" in printed
-    image = Image.open(output)
-    # Three rows (full, FreqCa, difference) of eight 64x64 images, enlarged by the same integer factor.
-    assert image.width * 3 == image.height * 8 and image.height % (3 * 64) == 0
+    assert "block-stack evaluations 14 5" in words
+    assert "wall time (s, median of 2)" in printed
+    # The measured speed-up is printed next to the ideal one.
+    assert "x measured, 2.80x ideal (14 / 5 block-stack evaluations)" in printed
+    assert "full steps [0, 1, 2, 5, 10]" in printed and "PSNR" in printed and "SSIM" in printed
+    image = Image.open(output).convert("RGB")
+    # Eight 64x64 images per row, enlarged by an integer factor, under a label bar: three rows and three bars.
+    factor = image.width // (8 * 64)
+    assert image.width == 8 * 64 * factor and factor >= 2
+    bar = (image.height - 3 * 64 * factor) // 3
+    assert image.height == 3 * (bar + 64 * factor) and bar > 10
+    # Each bar is white paper with dark text on it.
+    pixels = np.asarray(image)
+    for row in range(3):
+        strip = pixels[row * (bar + 64 * factor) : row * (bar + 64 * factor) + bar]
+        assert (strip == 255).all(axis=-1).mean() > 0.5 and (strip < 100).all(axis=-1).any()
 
 
 def test_demo_run_reports_quality_against_the_full_computation(tmp_path):
     args = demo.build_parser().parse_args(
-        ["--steps", "10", "--cache-interval", "3", "--output", str(tmp_path / "d.png")]
+        ["--steps", "10", "--cache-interval", "3", "--repeats", "1", "--output", str(tmp_path / "d.png")]
     )
     result = demo.run_demo(args)
-    assert result["evaluations_full"] == 10 and result["evaluations_freqca"] == 5  # full steps 0, 1, 2, 4, 8
-    assert 15.0 < result["psnr"] < 80.0 and 0.5 < result["ssim"] <= 1.0
+    assert result.evaluations_full == 10 and result.evaluations_freqca == 5  # full steps 0, 1, 2, 4, 8
+    assert result.ideal_speedup == 2.0 and len(result.seconds_full) == len(result.seconds_freqca) == 1
+    assert 15.0 < result.psnr < 80.0 and 0.5 < result.ssim <= 1.0

@@ -14,7 +14,9 @@
 """The `diffusers-freqca` command: one entry point whose subcommands forward to the modules' own `main(argv)`.
 
 Each subcommand's module is imported only when that subcommand runs, so a missing optional module or dependency
-affects only its own subcommand, with a clear message.
+affects only its own subcommand, with a clear message. Every subcommand works from an installed wheel; the
+development tools (benchmarks, training the tiny model) run from a clone of the repository instead
+(`make benchmark`, `python -m benchmarks.<name>`, `python -m tools.train_tiny_flux`).
 """
 
 import argparse
@@ -23,6 +25,8 @@ import importlib
 import sys
 import textwrap
 from dataclasses import dataclass
+
+from .presets import PAPER_URL
 
 
 PROG = "diffusers-freqca"
@@ -56,12 +60,6 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             "compare them and the transformer evaluations saved. Runs offline, a CPU is enough.",
         ),
         Subcommand(
-            "benchmark",
-            "diffusers_freqca.benchmarks",
-            "Measure FreqCa. Name the benchmark first: 'quality' (images against full computation), 'speed', "
-            "'memory' or 'gpu', e.g. `diffusers-freqca benchmark quality`.",
-        ),
-        Subcommand(
             "analyze",
             "diffusers_freqca.analysis",
             "Look at what FreqCa relies on: how the low- and high-frequency parts of a transformer's features change "
@@ -77,12 +75,6 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             "presets",
             "diffusers_freqca.presets",
             "List the recommended FreqCa settings for each supported model and where the values come from.",
-        ),
-        Subcommand(
-            "train-tiny",
-            "diffusers_freqca.tiny_model",
-            "Train the project's small FLUX-style model, the one the demo and the tests use, from scratch.",
-            prefix=("train",),
         ),
     )
 }
@@ -109,8 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
         description=textwrap.fill(
             "FreqCa makes diffusion transformers in Hugging Face diffusers (FLUX, Qwen-Image, ...) faster: on most "
             "denoising steps the transformer is skipped and its output is forecast from the steps that were computed "
-            "(frequency-aware feature caching, https://huggingface.co/papers/2510.08669). This command runs the "
-            "project's demo, benchmarks and helpers.",
+            f"(frequency-aware feature caching, {PAPER_URL}). This command runs the project's demo and its helpers "
+            "for choosing, sharing and documenting FreqCa settings.",
             width=100,
         ),
         epilog=_commands_help() + f"\n\nRun `{PROG} <command> --help` for the options of a command.",

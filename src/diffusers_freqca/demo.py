@@ -13,22 +13,24 @@
 # limitations under the License.
 """The demo: the same images with and without FreqCa, transformer evaluations counted, speed-up and quality measured.
 
-By default it runs offline on a CPU with the project's small trained FLUX-architecture model (`tiny_model`), one image
+By default it runs offline on a CPU with the project's small trained FLUX-architecture model (`tiny_flux`), one image
 per class, 50 steps; `--model black-forest-labs/FLUX.1-dev` (or any diffusers pipeline repo with a supported
-transformer) runs a Hub model, on a GPU when there is one.
+transformer) runs a Hub model, on a GPU when there is one. The comparison itself is `compare.compare_with_and_without`,
+the one the examples run too.
 """
 
 import argparse
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from PIL import Image, ImageDraw, ImageFont
 
-from .benchmarks._common import count_evaluations, psnr, ssim
+from . import tiny_flux
+from .compare import Comparison, compare_with_and_without, format_comparison
 from .config import FreqCaConfig
-from .hooks import get_freqca_stats
+from .presets import SETTINGS
 
 
 DEFAULT_OUTPUT = "outputs/demo.png"
@@ -37,6 +39,9 @@ DEFAULT_OUTPUT = "outputs/demo.png"
 def build_parser() -> argparse.ArgumentParser:
     r"""
     The demo's command-line parser.
+
+    Returns:
+        `argparse.ArgumentParser`: the parser of `diffusers-freqca demo`.
 
     Example:
         ```python
@@ -48,9 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="diffusers-freqca demo",
         description=(
             "Generate the same images with and without FreqCa and compare: transformer evaluations, wall-clock "
-            "speed-up, and the quality of the FreqCa images against the full computation (PSNR, SSIM). Without "
-            "--model it runs offline on the CPU with the project's small trained FLUX-architecture model (8 "
-            "synthetic-image classes, 64x64) in about a minute."
+            "speed-up (median of interleaved runs, next to the ideal one), and the quality of the FreqCa images "
+            "against the full computation (PSNR, SSIM). Without --model it runs offline on the CPU with the "
+            "project's small trained FLUX-architecture model (8 synthetic-image classes, 64x64) in under a minute."
         ),
     )
     parser.add_argument(
@@ -65,10 +70,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--preset",
         default="balanced",
-        help="FreqCa preset setting for --model (balanced, fast, paper, paper-fast); see `diffusers-freqca presets`",
+        choices=SETTINGS,
+        help="FreqCa preset setting (default: balanced); see `diffusers-freqca presets`",
     )
     parser.add_argument(
         "--cache-interval", type=int, default=None, help="N: one full transformer evaluation every N steps"
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="timed runs with and without FreqCa, interleaved; the speed-up compares medians (default: 3)",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed of the initial noise")
     parser.add_argument("--output", default=DEFAULT_OUTPUT, help=f"side-by-side PNG (default {DEFAULT_OUTPUT})")
@@ -81,18 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _tiny_setup(args: argparse.Namespace) -> tuple[Any, dict[str, Any], FreqCaConfig, str]:
-    from . import tiny_model
-
-    pipe = tiny_model.load_tiny_flux_pipeline()
-    embeds = [tiny_model.get_prompt_embeds(pipe, index) for index in range(len(tiny_model.CLASS_NAMES))]
-    inputs = {
-        "prompt_embeds": torch.cat([e[0] for e in embeds]),
-        "pooled_prompt_embeds": torch.cat([e[1] for e in embeds]),
-        "height": tiny_model.IMAGE_SIZE,
-        "width": tiny_model.IMAGE_SIZE,
-    }
+    pipe = tiny_flux.load_tiny_flux_pipeline()
+    inputs = tiny_flux.pipeline_inputs(pipe)
+    # The tiny model has the FLUX.1-dev architecture: its preset, re-planned for the steps run.
     config = FreqCaConfig.from_preset("flux.1-dev", args.preset, num_inference_steps=args.steps)
-    description = f"the project's tiny trained FLUX-architecture model, {len(embeds)} images of 64x64"
+    count = inputs["prompt_embeds"].shape[0]
+    description = f"the project's tiny trained FLUX-architecture model, {count} images of 64x64"
     return pipe, inputs, config, description
 
 
@@ -106,54 +112,80 @@ def _hub_setup(args: argparse.Namespace, device: str) -> tuple[Any, dict[str, An
     return pipe, inputs, config, f"{args.model}, {args.height}x{args.width}"
 
 
-def _run(pipe, inputs: dict[str, Any], steps: int, seed: int, device: str) -> tuple[np.ndarray, float, dict]:
-    generator = torch.Generator("cpu").manual_seed(seed)
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    with count_evaluations(pipe.transformer) as counts:
-        images = pipe(**inputs, num_inference_steps=steps, generator=generator, output_type="np").images
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-    return images, time.perf_counter() - start, counts
-
-
-def _side_by_side(full: np.ndarray, cached: np.ndarray, output: str) -> None:
-    from PIL import Image
-
-    def row(images: np.ndarray) -> np.ndarray:
-        return np.concatenate(list(images), axis=1)
-
-    difference = np.clip(np.abs(full - cached) * 4.0, 0.0, 1.0)  # x4 so small differences are visible
-    grid = np.concatenate([row(full), row(cached), row(difference)], axis=0)
-    image = Image.fromarray((grid * 255).round().astype(np.uint8))
-    if image.height < 256:  # tiny images: enlarge without smoothing
-        factor = 256 // image.height + 1
-        image = image.resize((image.width * factor, image.height * factor), Image.NEAREST)
-    Path(output).parent.mkdir(parents=True, exist_ok=True)
-    image.save(output)
-
-
-def run_demo(args: argparse.Namespace) -> dict[str, Any]:
+def side_by_side(full: np.ndarray, freqca: np.ndarray, result: Comparison) -> Image.Image:
     r"""
-    Runs the demo and returns what it measured.
+    The demo's picture: three labelled rows, the full computation, FreqCa, and their difference (x4), with the
+    block-stack evaluations and the PSNR written above the rows.
+
+    Args:
+        full (`np.ndarray`): the images without FreqCa, `(batch, height, width, 3)` floats in `[0, 1]` (a
+            pipeline's `output_type="np"`).
+        freqca (`np.ndarray`): the images with FreqCa, same shape.
+        result (`Comparison`): the comparison the images come from (for the labels).
+
+    Returns:
+        `PIL.Image.Image`: an RGB image; small images are enlarged by an integer factor without smoothing, so that
+        each row is at least 128 pixels high.
+
+    Example:
+        ```python
+        >>> result = compare_with_and_without(pipe, {**inputs, "output_type": "np"}, config, 50)
+        >>> side_by_side(result.images_full, result.images_freqca, result).save("demo.png")
+        ```
+    """
+
+    def row(images: np.ndarray) -> Image.Image:
+        strip = np.concatenate(list(np.clip(images, 0.0, 1.0)), axis=1)
+        return Image.fromarray((strip * 255).round().astype(np.uint8))
+
+    difference = np.clip(np.abs(full - freqca) * 4.0, 0.0, 1.0)  # x4 so that small differences are visible
+    rows = [row(full), row(freqca), row(difference)]
+    factor = max(1, -(-128 // rows[0].height))  # tiny images: enlarge without smoothing
+    rows = [r.resize((r.width * factor, r.height * factor), Image.NEAREST) for r in rows]
+    quality = f", PSNR {result.psnr:.2f} dB against the full computation" if result.psnr is not None else ""
+    labels = [
+        f"full computation: {result.evaluations_full} block-stack evaluations in {result.num_inference_steps} steps",
+        f"FreqCa: {result.evaluations_freqca} block-stack evaluations{quality}",
+        "difference x4: |FreqCa - full computation|, four times brighter",
+    ]
+    width = rows[0].width
+    font = ImageFont.load_default(size=max(12, min(32, width // 42)))
+    bar = int(font.size * 1.7) if hasattr(font, "size") else 20
+    canvas = Image.new("RGB", (width, 3 * (bar + rows[0].height)), "white")
+    draw = ImageDraw.Draw(canvas)
+    top = 0
+    for label, image in zip(labels, rows):
+        draw.text((8, top + bar // 2), label, fill="black", font=font, anchor="lm")
+        canvas.paste(image, (0, top + bar))
+        top += bar + image.height
+    return canvas
+
+
+def run_demo(args: argparse.Namespace) -> Comparison:
+    r"""
+    Runs the demo: loads the model, compares the images with and without FreqCa and writes the labelled picture to
+    `args.output`.
 
     Args:
         args (`argparse.Namespace`): parsed by [`build_parser`].
 
     Returns:
-        `dict`: `evaluations_full`, `evaluations_freqca` (full evaluations of the block stack), `seconds_full`,
-        `seconds_freqca`, `speedup`, `ideal_speedup`, `psnr`, `ssim`, `stats` (a `FreqCaStats`) and `output`.
+        [`Comparison`]: evaluations, timings, speed-ups, PSNR and SSIM, FreqCa's statistics and the images.
+
+    Raises:
+        `ValueError`: for `--steps` or `--repeats` below 1.
 
     Example:
         ```python
         >>> result = run_demo(build_parser().parse_args(["--steps", "20"]))
-        >>> result["evaluations_freqca"] < result["evaluations_full"]
+        >>> result.evaluations_freqca < result.evaluations_full
         True
         ```
     """
     if args.steps < 1:
         raise ValueError(f"`--steps` must be a positive integer, got {args.steps}.")
+    if args.repeats < 1:
+        raise ValueError(f"`--repeats` must be a positive integer, got {args.repeats}.")
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     if args.model is None:
         pipe, inputs, config, description = _tiny_setup(args)
@@ -170,38 +202,19 @@ def run_demo(args: argparse.Namespace) -> dict[str, Any]:
 
     print(f"model: {description}; {args.steps} steps; device {device}")
     print(f"FreqCa: {config}")
-    # A short warm-up so that one-time costs (allocations, kernel selection) are in neither timed run.
-    _run(pipe, inputs, 2, args.seed, device)
-    full, seconds_full, counts_full = _run(pipe, inputs, args.steps, args.seed, device)
-    pipe.transformer.enable_cache(config)
-    try:
-        cached, seconds_cached, counts_cached = _run(pipe, inputs, args.steps, args.seed, device)
-        stats = get_freqca_stats(pipe.transformer)
-    finally:
-        pipe.transformer.disable_cache()
-
-    full_t, cached_t = torch.from_numpy(full).permute(0, 3, 1, 2), torch.from_numpy(cached).permute(0, 3, 1, 2)
-    result = {
-        "evaluations_full": counts_full["last_block"],
-        "evaluations_freqca": counts_cached["last_block"],
-        "transformer_calls": counts_cached["calls"],
-        "seconds_full": seconds_full,
-        "seconds_freqca": seconds_cached,
-        "speedup": seconds_full / seconds_cached,
-        "ideal_speedup": counts_full["last_block"] / max(counts_cached["last_block"], 1),
-        "psnr": psnr(cached_t, full_t),
-        "ssim": ssim(cached_t, full_t) if min(full.shape[1:3]) >= 11 else float("nan"),
-        "stats": stats,
-        "output": args.output,
-    }
-    _side_by_side(full, cached, args.output)
+    result = compare_with_and_without(
+        pipe, {**inputs, "output_type": "np"}, config, args.steps, seed=args.seed, repeats=args.repeats
+    )
+    picture = side_by_side(result.images_full, result.images_freqca, result)
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    picture.save(args.output)
     return result
 
 
 def main(argv: list[str] | None = None) -> int:
     r"""
-    `diffusers-freqca demo`: prints the comparison and saves the side-by-side PNG (rows: full computation, FreqCa,
-    difference x4).
+    `diffusers-freqca demo`: prints the comparison and saves the labelled side-by-side PNG (rows: full computation,
+    FreqCa, difference x4).
 
     Args:
         argv (`list[str]`, *optional*): the arguments; `None` reads the command line.
@@ -215,21 +228,13 @@ def main(argv: list[str] | None = None) -> int:
         diffusers-freqca demo --model black-forest-labs/FLUX.1-dev --preset fast
         ```
     """
-    args = build_parser().parse_args(argv)
-    result = run_demo(args)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        result = run_demo(args)
+    except ValueError as error:
+        parser.error(str(error))
     print()
-    print(f"{'':<24}{'full computation':>18}{'FreqCa':>12}")
-    print(f"{'block-stack evaluations':<24}{result['evaluations_full']:>18}{result['evaluations_freqca']:>12}")
-    print(f"{'wall time (s)':<24}{result['seconds_full']:>18.2f}{result['seconds_freqca']:>12.2f}")
-    print(
-        f"speed-up {result['speedup']:.2f}x (ideal {result['ideal_speedup']:.2f}x: "
-        f"{result['evaluations_full']} / {result['evaluations_freqca']} evaluations)"
-    )
-    print(f"quality against the full computation: PSNR {result['psnr']:.2f} dB, SSIM {result['ssim']:.4f}")
-    for name, context in result["stats"].contexts.items():
-        print(
-            f"FreqCa context {name!r}: {context.computed_steps} steps computed (steps {context.full_steps}), "
-            f"{context.predicted_steps} forecast, cache {context.cache_bytes / 2**10:.1f} KiB"
-        )
-    print(f"saved {result['output']} (rows: full computation, FreqCa, difference x4)")
+    print(format_comparison(result))
+    print(f"saved {args.output} (rows: full computation, FreqCa, difference x4)")
     return 0

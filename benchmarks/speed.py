@@ -25,12 +25,16 @@ The overhead is broken down per step: the median time of full and predicted step
 uncached steps, the cost of a step with no blocks at all (embeddings, RoPE, output head and scheduler step, which
 every block-skipping cache pays), and FreqCa's own work on the block-stack output (band split and forecaster update
 on full steps, forecast on predicted steps) timed in isolation.
+
+    python -m benchmarks.speed                  # from the root of a clone; 2-5 minutes on 2 CPU cores
+    python -m benchmarks.speed --quick          # a few seconds, for a smoke test
 """
 
 import argparse
 import json
 import os
 import statistics
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -38,13 +42,24 @@ from typing import Any
 
 import numpy as np
 import torch
+from diffusers.hooks._helpers import TransformerBlockRegistry
 
-from ..band_split import BandSplitter
-from ..config import FreqCaConfig
-from ..forecast import BandForecaster
-from ..hooks import get_freqca_stats
-from ..schedule import full_steps
-from .memory import ModelShape, _default_dtype, _model_class, image_layout, make_inputs
+from diffusers_freqca import get_freqca_stats
+from diffusers_freqca.band_split import BandSplitter
+from diffusers_freqca.block_stack import find_block_stack, last_block
+from diffusers_freqca.config import FreqCaConfig
+from diffusers_freqca.forecast import BandForecaster
+from diffusers_freqca.schedule import full_steps
+
+from .models import (
+    FLUX_SCHEDULER_CONFIG,
+    ModelShape,
+    build_transformer,
+    flux_shift,
+    image_layout,
+    make_inputs,
+    paper_config,
+)
 
 
 # A mid-size model of FLUX.1-dev's architecture (18M parameters, 1/660 of FLUX.1-dev): one evaluation takes about
@@ -84,32 +99,6 @@ QUICK_MODEL = ModelShape(
     text_tokens=16,
 )
 
-# FLUX.1-dev's scheduler config (the parts that set the sigmas).
-FLUX_SCHEDULER_CONFIG: dict[str, Any] = {
-    "base_image_seq_len": 256,
-    "base_shift": 0.5,
-    "max_image_seq_len": 4096,
-    "max_shift": 1.15,
-    "num_train_timesteps": 1000,
-    "shift": 3.0,
-    "use_dynamic_shifting": True,
-}
-
-
-def flux_shift(image_seq_len: int, config: dict[str, Any] = FLUX_SCHEDULER_CONFIG) -> float:
-    r"""
-    The `mu` of FLUX's resolution-dependent timestep shift: linear in the number of image tokens, from `base_shift`
-    at `base_image_seq_len` tokens to `max_shift` at `max_image_seq_len` tokens.
-
-    Example:
-        ```python
-        >>> round(flux_shift(4096), 4)
-        1.15
-        ```
-    """
-    slope = (config["max_shift"] - config["base_shift"]) / (config["max_image_seq_len"] - config["base_image_seq_len"])
-    return config["base_shift"] + slope * (image_seq_len - config["base_image_seq_len"])
-
 
 @dataclass
 class LoopTiming:
@@ -130,11 +119,11 @@ class DenoisingLoop:
     r"""
     The denoising loop of `FluxPipeline` without text encoders and VAE: per step, one transformer call inside
     `cache_context("cond")` with `timestep = t / 1000`, then an Euler step of `FlowMatchEulerDiscreteScheduler` with
-    FLUX's resolution-shifted sigmas. Works for any transformer whose inputs `memory.make_inputs` builds.
+    FLUX's resolution-shifted sigmas. Works for any transformer whose inputs `models.make_inputs` builds.
 
     Args:
         transformer (`torch.nn.Module`): the transformer.
-        inputs (`dict[str, Any]`): one call's inputs (see `memory.make_inputs`); `hidden_states` is the initial noise.
+        inputs (`dict[str, Any]`): one call's inputs (see `models.make_inputs`); `hidden_states` is the initial noise.
         num_inference_steps (`int`): denoising steps.
 
     Example:
@@ -335,10 +324,9 @@ def _no_block_step_cpu(loop: DenoisingLoop) -> list[float]:
     # forecast.
     transformer = loop.transformer
     saved = {}
-    for name in ("transformer_blocks", "single_transformer_blocks"):
-        if hasattr(transformer, name):
-            saved[name] = getattr(transformer, name)
-            setattr(transformer, name, torch.nn.ModuleList())
+    for name in dict.fromkeys(block_name.rsplit(".", 1)[0] for block_name, _ in find_block_stack(transformer)):
+        saved[name] = getattr(transformer, name)
+        setattr(transformer, name, torch.nn.ModuleList())
     try:
         loop.run()
         return loop.timing.cpu
@@ -348,13 +336,15 @@ def _no_block_step_cpu(loop: DenoisingLoop) -> list[float]:
 
 
 def _capture_stack_output(transformer: torch.nn.Module, inputs: dict[str, Any]) -> torch.Tensor:
-    # The block stack's image-token output of one call (FLUX blocks return (encoder_hidden_states, hidden_states)).
+    # The block stack's image-token output of one call; diffusers' block registry says where it is in the output.
     captured = {}
+    tail = last_block(transformer)
+    index = TransformerBlockRegistry.get(type(tail)).return_hidden_states_index
 
     def capture(module, args, output) -> None:
-        captured["output"] = output[1]
+        captured["output"] = output[index] if isinstance(output, tuple) else output
 
-    handle = transformer.single_transformer_blocks[-1].register_forward_hook(capture)
+    handle = tail.register_forward_hook(capture)
     try:
         with torch.no_grad():
             transformer(**inputs)
@@ -383,7 +373,8 @@ def measure_speed(
         model (`ModelShape`, defaults to `SPEED_MODEL`): the FLUX-architecture model.
         height (`int`, defaults to `384`), width (`int`, defaults to `384`): image size (16 pixels per token).
         num_inference_steps (`int`, defaults to `50`): steps per image.
-        cache_intervals (`tuple[int, ...]`, defaults to `(6, 9)`): FreqCa's `N` values (paper config otherwise).
+        cache_intervals (`tuple[int, ...]`, defaults to `(6, 9)`): FreqCa's `N` values (the paper's recipe
+            otherwise: the `"paper"` preset of FLUX.1-dev).
         repeats (`int`, defaults to `5`): interleaved repeats of every run.
         decomposition (`str`, defaults to `"dct"`): FreqCa's band split.
         dtype (`torch.dtype`, defaults to `torch.float32`): the model's dtype.
@@ -405,11 +396,10 @@ def measure_speed(
         raise ValueError("`cache_intervals` must name at least one FreqCa cache_interval.")
     if model.class_name != "FluxTransformer2DModel":
         raise ValueError(f"`model` must be a FluxTransformer2DModel shape, got {model.class_name!r}.")
-    configs = {n: FreqCaConfig(cache_interval=n, decomposition=decomposition) for n in cache_intervals}
+    configs = {n: paper_config("flux.1-dev", n, decomposition=decomposition) for n in cache_intervals}
     torch.manual_seed(seed)
     # Built on the CPU with the class's own random initialisation, directly in `dtype`.
-    with _default_dtype(dtype):
-        transformer = _model_class(model.class_name)(**model.config).eval()
+    transformer = build_transformer(model, "cpu", dtype)
     generator = torch.Generator().manual_seed(seed)
     inputs = make_inputs(model, height, width, 1, "cpu", dtype, generator=generator)
     loop = DenoisingLoop(transformer, inputs, num_inference_steps)
@@ -483,7 +473,20 @@ def measure_speed(
 
 
 def format_report(report: SpeedReport) -> str:
-    r"""The markdown tables of a [`SpeedReport`]: speed-up against the ideal, and the per-step costs."""
+    r"""
+    The Markdown tables of a [`SpeedReport`]: the speed-up against the ideal, and the per-step costs.
+
+    Args:
+        report (`SpeedReport`): from [`measure_speed`].
+
+    Returns:
+        `str`: the Markdown text.
+
+    Example:
+        ```python
+        >>> print(format_report(measure_speed(repeats=3)))
+        ```
+    """
     eval_s = report.eval_cpu
     lines = [
         f"**{report.model}** (FLUX architecture, {report.config['num_layers']} double + "
@@ -536,9 +539,20 @@ def format_report(report: SpeedReport) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    r"""The command-line parser of `diffusers-freqca benchmark speed`."""
+    r"""
+    The command-line parser of `python -m benchmarks.speed`.
+
+    Returns:
+        `argparse.ArgumentParser`: the parser.
+
+    Example:
+        ```python
+        >>> build_parser().parse_args(["--repeats", "3"]).repeats
+        3
+        ```
+    """
     parser = argparse.ArgumentParser(
-        prog="diffusers-freqca benchmark speed",
+        prog="python -m benchmarks.speed",
         description=(
             "Wall-clock speed-up of FreqCa against the uncached denoising loop in the same process, on a mid-size "
             "FLUX-architecture transformer with random weights on the CPU (FluxPipeline's loop without text "
@@ -587,7 +601,7 @@ def main(argv: list[str] | None = None) -> int:
 
     Example:
         ```bash
-        diffusers-freqca benchmark speed --repeats 5 --output-json speed.json
+        python -m benchmarks.speed --repeats 5 --output-json speed.json
         ```
     """
     args = build_parser().parse_args(argv)
@@ -618,3 +632,7 @@ def main(argv: list[str] | None = None) -> int:
         args.output_json.write_text(json.dumps({"benchmark": "speed", **report.to_dict()}, indent=2) + "\n")
         print(f"Wrote {args.output_json}")
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -18,294 +18,41 @@ allocated), every cache is enabled in turn and the transformer is called on `met
 until the cache holds its full state. Meta tensors carry shape and dtype, so the bytes a cache holds are the sum of
 `numel * element_size` over the tensors its state keeps after the calls.
 
-This module also holds the model shapes the other benchmarks share: the two configs, `build_transformer` and
-`make_inputs`.
+    python -m benchmarks.memory                 # from the root of a clone; a few seconds
+    python -m benchmarks.memory --output-json memory.json
 """
 
 import argparse
 import contextlib
 import json
 import math
-import re
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
+from diffusers.hooks._helpers import TransformerBlockRegistry
 
-from ..band_split import GridSegment, TokenLayout
-from ..config import FreqCaConfig
-from ..hooks import get_freqca_stats
-from ..token_grid import CallInputs
+from diffusers_freqca import get_freqca_stats
+from diffusers_freqca.band_split import TokenLayout
+from diffusers_freqca.block_stack import find_block_stack, first_block, last_block
+from diffusers_freqca.config import FreqCaConfig
+from diffusers_freqca.schedule import full_steps
+from diffusers_freqca.token_grid import CallInputs
 
-
-# ------------------------------------------------------------------------------------------------- model shapes
-
-# black-forest-labs/FLUX.1-dev, transformer/config.json.
-FLUX_1_DEV_CONFIG: dict[str, Any] = {
-    "patch_size": 1,
-    "in_channels": 64,
-    "num_layers": 19,
-    "num_single_layers": 38,
-    "attention_head_dim": 128,
-    "num_attention_heads": 24,
-    "joint_attention_dim": 4096,
-    "pooled_projection_dim": 768,
-    "guidance_embeds": True,
-    "axes_dims_rope": (16, 56, 56),
-}
-
-# Qwen/Qwen-Image, transformer/config.json: the defaults of `QwenImageTransformer2DModel.__init__` in diffusers 0.42.
-QWEN_IMAGE_CONFIG: dict[str, Any] = {
-    "patch_size": 2,
-    "in_channels": 64,
-    "out_channels": 16,
-    "num_layers": 60,
-    "attention_head_dim": 128,
-    "num_attention_heads": 24,
-    "joint_attention_dim": 3584,
-    "guidance_embeds": False,
-    "axes_dims_rope": (16, 56, 56),
-}
-
-
-@dataclass(frozen=True)
-class ModelShape:
-    r"""
-    A transformer and the shapes of its inputs, as its diffusers pipeline calls it.
-
-    Both FLUX.1-dev and Qwen-Image use a VAE that downsamples by 8 and pack 2x2 latent patches into one token, so a
-    `height x width` image has `(height // 16) x (width // 16)` image tokens.
-
-    Args:
-        name (`str`): the name used on the command line, e.g. `"flux.1-dev"`.
-        class_name (`str`): the diffusers transformer class, `"FluxTransformer2DModel"` or
-            `"QwenImageTransformer2DModel"`.
-        config (`dict[str, Any]`): the arguments of the class's `__init__`.
-        text_tokens (`int`): the length of the prompt embedding sequence.
-        pixels_per_token (`int`, defaults to `16`): image pixels per token along each axis.
-
-    Example:
-        ```python
-        >>> MODELS["flux.1-dev"].grid(1024, 1024)
-        (64, 64)
-        ```
-    """
-
-    name: str
-    class_name: str
-    config: dict[str, Any]
-    text_tokens: int
-    pixels_per_token: int = 16
-
-    def grid(self, height: int, width: int) -> tuple[int, int]:
-        """The image token grid `(rows, columns)` of a `height x width` image."""
-        for label, value in (("height", height), ("width", width)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < self.pixels_per_token:
-                raise ValueError(f"`{label}` must be an int >= {self.pixels_per_token}, got {value!r}.")
-            if value % self.pixels_per_token:
-                raise ValueError(f"`{label}` must be a multiple of {self.pixels_per_token}, got {value}.")
-        return height // self.pixels_per_token, width // self.pixels_per_token
-
-    @property
-    def hidden_size(self) -> int:
-        """The width of the block stack's features."""
-        return self.config["num_attention_heads"] * self.config["attention_head_dim"]
-
-    @property
-    def num_blocks(self) -> int:
-        """Transformer blocks in all block lists."""
-        return self.config["num_layers"] + self.config.get("num_single_layers", 0)
-
-
-MODELS: dict[str, ModelShape] = {
-    # FluxPipeline pads prompts to max_sequence_length=512 T5 tokens.
-    "flux.1-dev": ModelShape("flux.1-dev", "FluxTransformer2DModel", FLUX_1_DEV_CONFIG, text_tokens=512),
-    # QwenImagePipeline trims the prompt embeddings to the prompt's length; 256 tokens stands for a long prompt.
-    "qwen-image": ModelShape("qwen-image", "QwenImageTransformer2DModel", QWEN_IMAGE_CONFIG, text_tokens=256),
-}
-
-# The same architectures, small: for `--quick` and the tests.
-QUICK_MODELS: dict[str, ModelShape] = {
-    "flux.1-dev": ModelShape(
-        "flux.1-dev",
-        "FluxTransformer2DModel",
-        {
-            **FLUX_1_DEV_CONFIG,
-            "num_layers": 2,
-            "num_single_layers": 3,
-            "attention_head_dim": 16,
-            "num_attention_heads": 2,
-            "joint_attention_dim": 48,
-            "pooled_projection_dim": 24,
-            "axes_dims_rope": (4, 6, 6),
-        },
-        text_tokens=12,
-    ),
-    "qwen-image": ModelShape(
-        "qwen-image",
-        "QwenImageTransformer2DModel",
-        {
-            **QWEN_IMAGE_CONFIG,
-            "num_layers": 3,
-            "attention_head_dim": 16,
-            "num_attention_heads": 2,
-            "joint_attention_dim": 40,
-            "axes_dims_rope": (8, 4, 4),
-        },
-        text_tokens=10,
-    ),
-}
-
-# The band split the paper uses for each model.
-PAPER_DECOMPOSITION: dict[str, str] = {"flux.1-dev": "dct", "qwen-image": "fft"}
-
-_DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}
-
-
-def _dtype(name: str) -> torch.dtype:
-    if name not in _DTYPES:
-        raise ValueError(f"`dtype` must be one of {sorted(_DTYPES)}, got {name!r}.")
-    return _DTYPES[name]
-
-
-def _model_class(class_name: str) -> type:
-    import diffusers
-
-    if class_name not in ("FluxTransformer2DModel", "QwenImageTransformer2DModel"):
-        raise ValueError(
-            f"`class_name` must be 'FluxTransformer2DModel' or 'QwenImageTransformer2DModel', got {class_name!r}."
-        )
-    return getattr(diffusers, class_name)
-
-
-@contextlib.contextmanager
-def _default_dtype(dtype: torch.dtype) -> Iterator[None]:
-    # Parameters are created directly in `dtype`: no float32 copy and no cast afterwards.
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(dtype)
-    try:
-        yield
-    finally:
-        torch.set_default_dtype(previous)
-
-
-def build_transformer(
-    model: ModelShape, device: str | torch.device = "meta", dtype: torch.dtype = torch.bfloat16
-) -> torch.nn.Module:
-    r"""
-    Builds the transformer of `model` with uninitialised parameters in `dtype` on `device`.
-
-    On `"meta"` nothing is allocated, which is what the memory benchmark needs. For a real device, build on `"meta"`
-    and use `to_empty(device=...)`, then fill the parameters (see `gpu_timing.init_random_weights`).
-
-    Args:
-        model (`ModelShape`): the model.
-        device (`str` or `torch.device`, defaults to `"meta"`): where the parameters are created.
-        dtype (`torch.dtype`, defaults to `torch.bfloat16`): their dtype.
-
-    Returns:
-        `torch.nn.Module`: the transformer in eval mode.
-
-    Example:
-        ```python
-        >>> transformer = build_transformer(MODELS["flux.1-dev"])
-        >>> sum(p.numel() for p in transformer.parameters()) / 1e9
-        11.9...
-        ```
-    """
-    cls = _model_class(model.class_name)
-    with _default_dtype(dtype), torch.device(device):
-        transformer = cls(**model.config)
-    return transformer.eval()
-
-
-def make_inputs(
-    model: ModelShape,
-    height: int,
-    width: int,
-    batch_size: int = 1,
-    device: str | torch.device = "meta",
-    dtype: torch.dtype = torch.bfloat16,
-    text_tokens: int | None = None,
-    generator: torch.Generator | None = None,
-) -> dict[str, Any]:
-    r"""
-    The keyword arguments of one transformer call, shaped as the model's diffusers pipeline passes them.
-
-    FLUX gets packed latents, T5 embeddings, the CLIP pooled embedding, `timestep` as sigma in `[0, 1]`, `guidance`
-    (FLUX.1-dev is guidance-distilled) and the row/column `img_ids` / `txt_ids`. Qwen-Image gets packed latents, the
-    prompt embeddings without a mask (QwenImagePipeline drops an all-ones mask) and `img_shapes`. The values are random
-    normal (on `"meta"`: none); `timestep` is 1.0 and callers overwrite it per step.
-
-    Args:
-        model (`ModelShape`): the model.
-        height (`int`): image height in pixels.
-        width (`int`): image width in pixels.
-        batch_size (`int`, defaults to `1`): images per call.
-        device (`str` or `torch.device`, defaults to `"meta"`): where the tensors live.
-        dtype (`torch.dtype`, defaults to `torch.bfloat16`): dtype of the floating-point inputs.
-        text_tokens (`int`, *optional*): prompt tokens; defaults to `model.text_tokens`.
-        generator (`torch.Generator`, *optional*): for the random values (CPU generator).
-
-    Returns:
-        `dict[str, Any]`: the call's keyword arguments, with `return_dict=False`.
-
-    Example:
-        ```python
-        >>> inputs = make_inputs(MODELS["flux.1-dev"], 1024, 1024)
-        >>> inputs["hidden_states"].shape, inputs["img_ids"].shape
-        (torch.Size([1, 4096, 64]), torch.Size([4096, 3]))
-        ```
-    """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"`batch_size` must be an int >= 1, got {batch_size!r}.")
-    text_tokens = model.text_tokens if text_tokens is None else text_tokens
-    if isinstance(text_tokens, bool) or not isinstance(text_tokens, int) or text_tokens < 1:
-        raise ValueError(f"`text_tokens` must be an int >= 1, got {text_tokens!r}.")
-    rows, cols = model.grid(height, width)
-    config = model.config
-    device = torch.device(device)
-
-    def tensor(*shape: int, dtype: torch.dtype = dtype) -> torch.Tensor:
-        if device.type == "meta":
-            return torch.empty(*shape, device=device, dtype=dtype)
-        return torch.randn(*shape, generator=generator, dtype=torch.float32).to(device=device, dtype=dtype)
-
-    inputs: dict[str, Any] = {
-        "hidden_states": tensor(batch_size, rows * cols, config["in_channels"]),
-        "encoder_hidden_states": tensor(batch_size, text_tokens, config["joint_attention_dim"]),
-        "timestep": torch.ones(batch_size, device=device, dtype=dtype),
-        "return_dict": False,
-    }
-    if model.class_name == "FluxTransformer2DModel":
-        img_ids = torch.zeros(rows, cols, 3)
-        img_ids[..., 1] = torch.arange(rows)[:, None]
-        img_ids[..., 2] = torch.arange(cols)[None, :]
-        inputs["pooled_projections"] = tensor(batch_size, config["pooled_projection_dim"])
-        inputs["img_ids"] = img_ids.reshape(rows * cols, 3).to(device=device, dtype=dtype)
-        inputs["txt_ids"] = torch.zeros(text_tokens, 3, device=device, dtype=dtype)
-        if config.get("guidance_embeds", False):
-            # FLUX.1-dev's default guidance_scale is 3.5; the value does not change the cost.
-            inputs["guidance"] = torch.full((batch_size,), 3.5, device=device, dtype=torch.float32)
-    else:
-        inputs["img_shapes"] = [[(1, rows, cols)]] * batch_size
-    return inputs
-
-
-def image_layout(model: ModelShape, height: int, width: int) -> TokenLayout:
-    r"""
-    The token layout of one `height x width` image: a single raster grid, as `img_ids` / `img_shapes` describe it.
-
-    Example:
-        ```python
-        >>> image_layout(MODELS["qwen-image"], 1024, 512).segments
-        (GridSegment(start=0, height=64, width=32),)
-        ```
-    """
-    rows, cols = model.grid(height, width)
-    return TokenLayout(rows * cols, (GridSegment(0, rows, cols),))
+from .models import (
+    DTYPES,
+    MODELS,
+    QUICK_MODELS,
+    ModelShape,
+    build_transformer,
+    image_layout,
+    make_inputs,
+    paper_config,
+)
+from .models import torch_dtype as _dtype
 
 
 # -------------------------------------------------------------------------------------------------- accounting
@@ -438,16 +185,6 @@ def _call(transformer: torch.nn.Module, inputs: dict[str, Any], calls: int, cont
                 transformer(**step_inputs)
 
 
-def _block_stack(transformer: torch.nn.Module) -> list[tuple[str, torch.nn.Module]]:
-    from diffusers.hooks._common import _ALL_TRANSFORMER_BLOCK_IDENTIFIERS
-
-    blocks = []
-    for name, child in transformer.named_children():
-        if name in _ALL_TRANSFORMER_BLOCK_IDENTIFIERS and isinstance(child, torch.nn.ModuleList):
-            blocks.extend((f"{name}.{index}", block) for index, block in enumerate(child))
-    return blocks
-
-
 def freqca_tensors_per_context(config: FreqCaConfig) -> int:
     r"""
     How many CRF-sized tensors a FreqCa context holds once its history is full: the last value, plus one divided
@@ -493,12 +230,10 @@ def measure_freqca(
     Raises:
         `RuntimeError`: when the statistics disagree with the tensors held.
     """
-    from ..schedule import full_steps
-
     history = config.forecast_order + 1
     schedule = full_steps(10 * (history + config.disable_cache_before_step + config.cache_interval), config)
     calls = schedule[min(history, len(schedule)) - 1] + 2  # up to the last needed full step, then one predicted
-    tail = _block_stack(transformer)[-1][1]
+    tail = last_block(transformer)
     transformer.enable_cache(config)
     try:
         runtime = transformer._freqca_runtime
@@ -518,8 +253,6 @@ def measure_freqca(
     if stats_bytes != held:
         raise RuntimeError(f"FreqCa's statistics report {stats_bytes} cache bytes but its forecaster holds {held}.")
     # The CRF is the last block's image-token output; diffusers' block registry says where it is in the output.
-    from diffusers.hooks._helpers import TransformerBlockRegistry
-
     crf = records[0][TransformerBlockRegistry.get(type(tail)).return_hidden_states_index]
     storage = config.cache_dtype or crf.dtype
     crf_bytes = crf.numel() * torch.empty((), dtype=storage).element_size()
@@ -534,8 +267,13 @@ def measure_freqca(
 def taylorseer_modules(transformer: torch.nn.Module) -> list[tuple[str, torch.nn.Module]]:
     r"""
     The modules diffusers' `TaylorSeerCacheConfig` hooks by default, found by our own rule: the attention module
-    `attn` of every block of the block lists (`blocks`, `transformer_blocks`, `single_transformer_blocks`,
-    `temporal_transformer_blocks`). Each caches every tensor its forward returns.
+    `attn` of every block of the block stack ([`find_block_stack`]). Each caches every tensor its forward returns.
+
+    Args:
+        transformer (`torch.nn.Module`): the model.
+
+    Returns:
+        `list[tuple[str, torch.nn.Module]]`: `(name, attention module)` pairs, e.g. `"transformer_blocks.0.attn"`.
 
     Example:
         ```python
@@ -543,10 +281,7 @@ def taylorseer_modules(transformer: torch.nn.Module) -> list[tuple[str, torch.nn
         57
         ```
     """
-    pattern = re.compile(
-        r"(blocks|transformer_blocks|single_transformer_blocks|temporal_transformer_blocks)\.\d+\.attn"
-    )
-    return [(name, module) for name, module in transformer.named_modules() if pattern.fullmatch(name)]
+    return [(f"{name}.attn", block.attn) for name, block in find_block_stack(transformer) if hasattr(block, "attn")]
 
 
 def measure_taylorseer(
@@ -629,8 +364,7 @@ def measure_first_block_cache(
     """
     from diffusers import FirstBlockCacheConfig
 
-    blocks = _block_stack(transformer)
-    head, tail = blocks[0][1], blocks[-1][1]
+    head, tail = first_block(transformer), last_block(transformer)
     transformer.enable_cache(FirstBlockCacheConfig(threshold=0.12))
     try:
         with _recording_outputs([head, tail]) as records:
@@ -680,7 +414,7 @@ def measure_layerwise(
         `CacheMemory`: the cache of one context (`expected_bytes` is not set: this cache is only counted).
     """
     modules = []
-    for block_name, block in _block_stack(transformer):
+    for block_name, block in find_block_stack(transformer):
         names = LAYERWISE_FEATURES.get(type(block).__name__)
         if names is None:
             raise ValueError(f"No layer-wise features are defined for {type(block).__name__} ('{block_name}').")
@@ -716,7 +450,8 @@ def measure_cache_memory(
         batch_size (`int`, defaults to `1`): images per call.
         dtype (`torch.dtype`, defaults to `torch.bfloat16`): the model's dtype.
         text_tokens (`int`, *optional*): prompt tokens, defaults to `model.text_tokens`.
-        freqca_config (`FreqCaConfig`, *optional*): defaults to the paper's setting (`FreqCaConfig()`).
+        freqca_config (`FreqCaConfig`, *optional*): defaults to the paper's recipe at N=6 (the model's `"paper"`
+            preset).
         taylorseer_orders (`Iterable[int]`, defaults to `(1, 2)`): the `max_order`s of TaylorSeerCache to measure.
         layerwise_order (`int`, defaults to `2`): forecast order of the layer-wise cache.
 
@@ -735,7 +470,7 @@ def measure_cache_memory(
     orders = list(taylorseer_orders)
     if any(isinstance(o, bool) or not isinstance(o, int) or o < 1 for o in orders):
         raise ValueError(f"`taylorseer_orders` must hold ints >= 1, got {orders!r}.")
-    freqca_config = freqca_config or FreqCaConfig()
+    freqca_config = freqca_config or paper_config(model.name, 6)
     transformer = build_transformer(model, "meta", dtype)
     inputs = make_inputs(model, height, width, batch_size, "meta", dtype, text_tokens)
     layout = image_layout(model, height, width)
@@ -767,7 +502,20 @@ def _format_bytes(num: int) -> str:
 
 
 def format_report(report: MemoryReport) -> str:
-    r"""The markdown table of one [`MemoryReport`]."""
+    r"""
+    The Markdown table of one [`MemoryReport`], with a line about the setting above it.
+
+    Args:
+        report (`MemoryReport`): from [`measure_cache_memory`].
+
+    Returns:
+        `str`: the Markdown text.
+
+    Example:
+        ```python
+        >>> print(format_report(measure_cache_memory(MODELS["flux.1-dev"])))
+        ```
+    """
     lines = [
         f"**{report.model}**, {report.height}x{report.width}, batch {report.batch_size}, {report.dtype}: "
         f"{report.image_tokens} image tokens, {report.text_tokens} text tokens; memory of one cache context.",
@@ -797,9 +545,20 @@ def format_report(report: MemoryReport) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    r"""The command-line parser of `diffusers-freqca benchmark memory`."""
+    r"""
+    The command-line parser of `python -m benchmarks.memory`.
+
+    Returns:
+        `argparse.ArgumentParser`: the parser.
+
+    Example:
+        ```python
+        >>> build_parser().parse_args(["--quick"]).quick
+        True
+        ```
+    """
     parser = argparse.ArgumentParser(
-        prog="diffusers-freqca benchmark memory",
+        prog="python -m benchmarks.memory",
         description=(
             "Cache memory of one cache context (e.g. 'cond') at FLUX.1-dev and Qwen-Image shapes: FreqCa against "
             "diffusers' TaylorSeerCache and FirstBlockCache and a layer-wise cache of every block's attention and MLP "
@@ -819,8 +578,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="prompt tokens (default: 512 for FLUX.1-dev, its padded T5 length; 256 for Qwen-Image)",
     )
-    parser.add_argument("--dtype", choices=sorted(_DTYPES), default="bfloat16", help="model dtype (default: bfloat16)")
-    parser.add_argument("--cache-interval", type=int, default=6, help="FreqCa's cache_interval (default: 6)")
+    parser.add_argument("--dtype", choices=sorted(DTYPES), default="bfloat16", help="model dtype (default: bfloat16)")
+    parser.add_argument(
+        "--cache-interval",
+        type=int,
+        default=6,
+        help="FreqCa's cache_interval, the paper's recipe otherwise (default: 6)",
+    )
     parser.add_argument(
         "--decomposition",
         choices=("dct", "fft", "none"),
@@ -854,7 +618,7 @@ def main(argv: list[str] | None = None) -> int:
 
     Example:
         ```bash
-        diffusers-freqca benchmark memory --output-json memory.json
+        python -m benchmarks.memory --output-json memory.json
         ```
     """
     args = build_parser().parse_args(argv)
@@ -862,8 +626,8 @@ def main(argv: list[str] | None = None) -> int:
     height, width = (256, 256) if args.quick else (args.height, args.width)
     reports, configs = [], {}
     for name in args.models:
-        decomposition = args.decomposition or PAPER_DECOMPOSITION[name]
-        freqca_config = configs[name] = FreqCaConfig(cache_interval=args.cache_interval, decomposition=decomposition)
+        changes = {"decomposition": args.decomposition} if args.decomposition else {}
+        freqca_config = configs[name] = paper_config(name, args.cache_interval, **changes)
         report = measure_cache_memory(
             models[name],
             height=height,
@@ -888,3 +652,7 @@ def main(argv: list[str] | None = None) -> int:
         args.output_json.write_text(json.dumps(payload, indent=2) + "\n")
         print(f"Wrote {args.output_json}")
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -20,6 +20,9 @@ and a method's compute is reported as *equivalent transformer evaluations* (its 
 call). This puts caches that skip whole steps (FreqCa, FirstBlockCache, MagCache), caches that skip only attention
 (TaylorSeerCache's default, PyramidAttentionBroadcast, FasterCache) and fewer steps on one axis. Caches with a
 threshold (FirstBlockCache, MagCache) are tuned by bisection to the compute of FreqCa at each interval.
+
+    make benchmark                              # = python -m benchmarks.quality, from the root of a clone
+    python -m benchmarks.quality --quick        # seconds: a smoke test
 """
 
 import argparse
@@ -28,6 +31,7 @@ import contextlib
 import io
 import json
 import math
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -36,9 +40,12 @@ from typing import Any
 
 import torch
 
-from ..config import FreqCaConfig
-from ..schedule import full_steps
-from ._common import count_evaluations, psnr, ssim
+from diffusers_freqca import tiny_flux
+from diffusers_freqca.block_stack import count_evaluations
+from diffusers_freqca.config import FreqCaConfig
+from diffusers_freqca.metrics import psnr, ssim
+from diffusers_freqca.presets import PAPER_RECIPE
+from diffusers_freqca.schedule import full_steps
 
 
 @dataclass
@@ -175,17 +182,8 @@ def freqca_methods(interval: int, steps: int, sweep: bool = True) -> list[Method
         ['FreqCa N=6 (paper: dct, hidden_states)', 'FreqCa N=6 residual']
         ```
     """
-    paper = {
-        "cache_interval": interval,
-        "disable_cache_before_step": 3,
-        "decomposition": "dct",
-        "cutoff_ratio": 0.1,
-        "low_freq_order": 0,
-        "high_freq_order": 2,
-        "predictor": "hermite",
-        "spacing": "step",
-        "crf_form": "hidden_states",
-    }
+    # The authors' recipe with the DCT split they use for FLUX (the tiny model's architecture).
+    paper = {**PAPER_RECIPE, "cache_interval": interval, "decomposition": "dct"}
 
     def make(label: str, **changes: Any) -> Method:
         return Method(f"FreqCa N={interval} {label}", "FreqCa", FreqCaConfig(**{**paper, **changes}), target=interval)
@@ -261,19 +259,11 @@ class Benchmark:
     """
 
     def __init__(self, steps: int = 50, seeds: int = 2, checkpoint: str | None = None, classes: int | None = None):
-        from .. import tiny_model
-
         self.steps = steps
-        self.pipe = tiny_model.load_tiny_flux_pipeline(checkpoint)
+        self.pipe = tiny_flux.load_tiny_flux_pipeline(checkpoint)
         self.pipe.set_progress_bar_config(disable=True)
-        count = len(tiny_model.CLASS_NAMES) if classes is None else classes
-        embeds = [tiny_model.get_prompt_embeds(self.pipe, index) for index in range(count)]
-        self.inputs = {
-            "prompt_embeds": torch.cat([e[0] for e in embeds]).repeat(seeds, 1, 1),
-            "pooled_prompt_embeds": torch.cat([e[1] for e in embeds]).repeat(seeds, 1),
-            "height": tiny_model.IMAGE_SIZE,
-            "width": tiny_model.IMAGE_SIZE,
-        }
+        count = len(tiny_flux.CLASS_NAMES) if classes is None else classes
+        self.inputs = tiny_flux.pipeline_inputs(self.pipe, range(count), repeats=seeds)
         self.reference, _, self.reference_macs, _ = self._generate(None, steps)
         self.macs_per_call = self.reference_macs / steps
 
@@ -576,7 +566,7 @@ def run(
 
 def main(argv: list[str] | None = None) -> int:
     r"""
-    `diffusers-freqca benchmark quality`: prints the Markdown table, writes JSON and the plot.
+    `python -m benchmarks.quality` (`make benchmark`): prints the Markdown table, writes JSON and the plot.
 
     Args:
         argv (`list[str]`, *optional*): the arguments; `None` reads the command line.
@@ -586,12 +576,12 @@ def main(argv: list[str] | None = None) -> int:
 
     Example:
         ```bash
-        diffusers-freqca benchmark quality --output-dir outputs/quality
-        diffusers-freqca benchmark quality --quick
+        python -m benchmarks.quality --output-dir outputs/quality
+        python -m benchmarks.quality --quick
         ```
     """
     parser = argparse.ArgumentParser(
-        prog="diffusers-freqca benchmark quality",
+        prog="python -m benchmarks.quality",
         description=(
             "Image quality against the full computation at matched compute, on the project's trained tiny model: "
             "FreqCa (paper recipe and variants) against TaylorSeerCache, FirstBlockCache, MagCache (thresholds tuned "
@@ -635,3 +625,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 __all__ = ["Benchmark", "MacCounter", "Method", "Result", "freqca_methods", "main", "run", "spread_schedule"]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

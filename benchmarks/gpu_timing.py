@@ -24,6 +24,9 @@ two, in two cache contexts, which doubles every time in the table.
 FirstBlockCache decides from the features whether to skip, so with random weights its number of full evaluations,
 and thus its time, says nothing about the real model; the table reports the evaluations it made. The other caches
 follow fixed schedules (MagCache's follows its calibration ratios), so their timings are those of the real models.
+
+    python -m benchmarks.gpu_timing --output-json gpu.json     # from the root of a clone, on a CUDA machine
+    python -m benchmarks.gpu_timing --dry-run                  # the same code on tiny models on the CPU
 """
 
 import argparse
@@ -38,9 +41,9 @@ from typing import Any
 
 import torch
 
-from ..config import FreqCaConfig
-from ._common import CallCounter, count_evaluations, last_block
-from .memory import MODELS, PAPER_DECOMPOSITION, ModelShape, _default_dtype, _model_class, make_inputs
+from diffusers_freqca.block_stack import CallCounter, count_evaluations, last_block
+
+from .models import MODELS, ModelShape, build_transformer, make_inputs, paper_config, paper_decomposition
 from .speed import DenoisingLoop
 
 
@@ -101,16 +104,13 @@ def cache_config(method: str, model: str, num_inference_steps: int, fbc_threshol
     """
     if method not in METHODS:
         raise ValueError(f"`method` must be one of {', '.join(METHODS)}, got {method!r}.")
-    if model not in PAPER_DECOMPOSITION:
-        raise ValueError(f"`model` must be one of {', '.join(PAPER_DECOMPOSITION)}, got {model!r}.")
+    if model not in MODELS:
+        raise ValueError(f"`model` must be one of {', '.join(MODELS)}, got {model!r}.")
     if method == "uncached":
         return None, "no cache"
     if method.startswith("freqca-n"):
         interval = int(method.removeprefix("freqca-n"))
-        decomposition = PAPER_DECOMPOSITION[model]
-        return FreqCaConfig(
-            cache_interval=interval, decomposition=decomposition
-        ), f"FreqCa N={interval}, {decomposition}"
+        return paper_config(model, interval), f"FreqCa N={interval}, {paper_decomposition(model)}"
     if method == "taylorseer":
         from diffusers import TaylorSeerCacheConfig
 
@@ -172,8 +172,7 @@ def build_random_transformer(
     Returns:
         `torch.nn.Module`: the transformer, in eval mode.
     """
-    with _default_dtype(dtype), torch.device(device):
-        transformer = _model_class(model.class_name)(**model.config)
+    transformer = build_transformer(model, device, dtype)
     init_random_weights(transformer, seed=seed)
     return transformer.eval()
 
@@ -364,7 +363,20 @@ def time_model(
 
 
 def format_timing(timing: ModelTiming) -> str:
-    r"""The markdown table of one [`ModelTiming`]."""
+    r"""
+    The Markdown table of one [`ModelTiming`], with a line about the setting above it.
+
+    Args:
+        timing (`ModelTiming`): from [`time_model`].
+
+    Returns:
+        `str`: the Markdown text.
+
+    Example:
+        ```python
+        >>> print(format_timing(time_model(MODELS["flux.1-dev"], torch.device("cuda"))))
+        ```
+    """
     lines = [
         f"**{timing.model}**, {timing.height}x{timing.width}, {timing.num_inference_steps} steps, batch 1, bfloat16, "
         f"random weights ({timing.weights_gib:.1f} GiB), on {timing.device}; medians of "
@@ -389,9 +401,20 @@ def format_timing(timing: ModelTiming) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    r"""The command-line parser of `diffusers-freqca benchmark gpu`."""
+    r"""
+    The command-line parser of `python -m benchmarks.gpu_timing`.
+
+    Returns:
+        `argparse.ArgumentParser`: the parser.
+
+    Example:
+        ```python
+        >>> build_parser().parse_args(["--dry-run"]).dry_run
+        True
+        ```
+    """
     parser = argparse.ArgumentParser(
-        prog="diffusers-freqca benchmark gpu",
+        prog="python -m benchmarks.gpu_timing",
         description=(
             "Time the denoising loop of the full-size FLUX.1-dev and Qwen-Image transformers (random bf16 weights, "
             "1024x1024, 50 steps) on a CUDA GPU without a cache, with FreqCa N=6 and N=9, and with diffusers' "
@@ -432,8 +455,8 @@ def main(argv: list[str] | None = None) -> int:
 
     Example:
         ```bash
-        diffusers-freqca benchmark gpu --models flux.1-dev --output-json gpu.json
-        diffusers-freqca benchmark gpu --dry-run
+        python -m benchmarks.gpu_timing --models flux.1-dev --output-json gpu.json
+        python -m benchmarks.gpu_timing --dry-run
         ```
     """
     args = build_parser().parse_args(argv)
@@ -443,7 +466,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         if not torch.cuda.is_available():
             print(
-                "diffusers-freqca benchmark gpu: needs a CUDA GPU, and torch.cuda.is_available() is False here. "
+                "python -m benchmarks.gpu_timing: needs a CUDA GPU, and torch.cuda.is_available() is False here. "
                 "Run it on a machine with a GPU, or use --dry-run to check the benchmark on the CPU with small models.",
                 file=sys.stderr,
             )
@@ -479,3 +502,7 @@ def main(argv: list[str] | None = None) -> int:
         args.output_json.write_text(json.dumps(payload, indent=2) + "\n")
         print(f"Wrote {args.output_json}")
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
