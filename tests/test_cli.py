@@ -342,9 +342,17 @@ def test_card_command_from_a_saved_config_and_print(tmp_path, capsys):
     assert os.listdir(tmp_path) == [CONFIG_NAME]  # --print writes nothing
 
 
+def test_card_print_without_a_repo_id_uses_the_presets_model(capsys):
+    status, out, err = run_cli(["card", "--print", "--preset", "flux.1-dev", "--setting", "fast"], capsys)
+    assert status == 0 and out.startswith(SECTION_START)
+    assert 'FreqCaConfig.from_pretrained("black-forest-labs/FLUX.1-dev")' in out
+    assert "give --repo-id" in err
+
+
 @parameterized.expand(
     [
         ("no_repo", ["out", "--preset", "flux.1-dev"], "--repo-id"),
+        ("no_repo_to_preview", ["--print", "--config", "./no-such-folder/"], "--repo-id"),
         ("no_target", ["--repo-id", "me/m", "--preset", "flux.1-dev"], "DIRECTORY"),
         ("no_config", ["out", "--repo-id", "me/m"], "--preset"),
         (

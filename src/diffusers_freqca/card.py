@@ -25,7 +25,7 @@ Measurements come from arguments or from a results JSON file with these keys (al
   "speedup": 3.9,
   "metrics": {"PSNR (dB)": 31.2, "LPIPS": 0.081},
   "measured_on": "1x H100 80GB, bfloat16, 1024x1024, diffusers 0.42.1",
-  "command": "diffusers-freqca benchmark speed --model flux.1-dev",
+  "command": "diffusers-freqca demo --model black-forest-labs/FLUX.1-dev --repeats 5",
   "baseline": "the same pipeline without FreqCa"
 }
 ```
@@ -61,6 +61,7 @@ from .hub import (
     config_to_json_string,
     load_config,
 )
+from .presets import MODELS, PAPER_URL, get_preset
 from .schedule import full_steps
 
 
@@ -68,7 +69,6 @@ SECTION_START = "<!-- diffusers-freqca:start -->"
 SECTION_END = "<!-- diffusers-freqca:end -->"
 CARD_TAG = "diffusers-freqca"
 CARD_NAME = "README.md"
-PAPER_URL = "https://huggingface.co/papers/2510.08669"
 DEFAULT_CARD_COMMIT_MESSAGE = "Add FreqCa config and model card section"
 RESULT_KEYS = ("num_inference_steps", "speedup", "metrics", "measured_on", "command", "baseline")
 
@@ -442,8 +442,34 @@ def _parse_metric(text: str) -> tuple[str, float]:
     return name.strip(), number
 
 
+def _preview_repo_id(args: argparse.Namespace) -> str | None:
+    if args.preset:
+        try:
+            return MODELS[get_preset(args.preset, args.setting).model].repo_id
+        except ValueError:
+            return None  # an unknown or refused model: reported with its reason below
+    if args.config and not os.path.exists(args.config):
+        try:
+            _check_repo_id(args.config)
+        except ValueError:
+            return None
+        return args.config
+    return None
+
+
 def build_parser() -> argparse.ArgumentParser:
-    r"""The argument parser of `diffusers-freqca card`."""
+    r"""
+    The argument parser of `diffusers-freqca card`.
+
+    Returns:
+        `argparse.ArgumentParser`: the parser.
+
+    Example:
+        ```python
+        >>> build_parser().parse_args(["--print", "--preset", "flux.1-dev"]).print_only
+        True
+        ```
+    """
     parser = argparse.ArgumentParser(
         prog="diffusers-freqca card",
         description=(
@@ -463,7 +489,11 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--preset", metavar="MODEL", help="use the preset of MODEL (see `diffusers-freqca presets`)")
     source.add_argument("--config", metavar="PATH_OR_REPO", help="use a saved config: folder, JSON file or repo id")
     parser.add_argument("--setting", default="balanced", help="preset setting (default: balanced)")
-    parser.add_argument("--repo-id", help="the Hub repository the card is for (defaults to the --push repository)")
+    parser.add_argument(
+        "--repo-id",
+        help="the Hub repository the card is for (defaults to the --push repository; with --print, to the --preset "
+        "model's or the --config repository)",
+    )
     parser.add_argument("--model-id", help="pipeline repository in the code example (defaults to the repo id)")
     parser.add_argument("--subfolder", help="folder of the repository that holds the config file")
     parser.add_argument("--steps", type=int, help="denoising steps the numbers refer to (default: preset's, or 50)")
@@ -503,6 +533,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     repo_id = args.repo_id or args.push
+    if repo_id is None and args.print_only:
+        # A preview needs a repository only for its code example: the preset's model, or the repository read from.
+        repo_id = _preview_repo_id(args)
+        if repo_id is not None:
+            print(f"(the code example uses {repo_id}; give --repo-id for your repository)", file=sys.stderr)
     if repo_id is None:
         parser.error("give the repository the card is for with --repo-id (or --push)")
     if args.push and args.repo_id and args.push != args.repo_id:
@@ -513,8 +548,6 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--print writes nothing; leave out DIRECTORY and --push")
     try:
         if args.preset:
-            from .presets import get_preset
-
             preset = get_preset(args.preset, args.setting)
             config, default_steps = preset.config, preset.num_inference_steps
         else:
