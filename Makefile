@@ -2,9 +2,15 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-# Pinned so that a CPU-only machine does not pull a multi-GB CUDA build of torch; override with
-# `make install TORCH_SPEC="torch==X.Y.Z"` (or an index URL in PIP_EXTRA_INDEX_URL) for another build.
+# torch is installed first, on its own, so that you choose the build. A version pin does not choose it: on Linux
+# x86-64, PyPI's torch wheels are CUDA builds, and `pip install torch==2.13.0` there downloads the CUDA libraries too
+# (several GB of nvidia-* wheels), whether or not the machine has a GPU. For a CPU-only build, install from PyTorch's
+# CPU index:
+#     make install TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+# (This project's development and CI machines have a local CPU build of torch 2.13.0 that pip finds by itself, so
+# the plain pin is enough there.) Another version or build: make install TORCH_SPEC="torch==X.Y.Z".
 TORCH_SPEC ?= torch==2.13.0
+TORCH_INDEX_URL ?=
 CHECK_DIRS := src tests examples benchmarks tools
 
 .PHONY: install test test-gpu style quality demo docs benchmark clean
@@ -12,7 +18,7 @@ CHECK_DIRS := src tests examples benchmarks tools
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
+	$(PY) -m pip install --quiet $(if $(TORCH_INDEX_URL),--index-url $(TORCH_INDEX_URL)) "$(TORCH_SPEC)"
 	$(PY) -m pip install --quiet -e ".[test,docs]"
 	touch $@
 
