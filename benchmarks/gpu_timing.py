@@ -171,6 +171,11 @@ def build_random_transformer(
 
     Returns:
         `torch.nn.Module`: the transformer, in eval mode.
+
+    Example:
+        ```python
+        >>> transformer = build_random_transformer(MODELS["flux.1-dev"], torch.device("cuda"))
+        ```
     """
     transformer = build_transformer(model, device, dtype)
     init_random_weights(transformer, seed=seed)
@@ -193,6 +198,11 @@ def timed_run(loop: DenoisingLoop, device: torch.device) -> float:
 
     Returns:
         `float`: seconds per image.
+
+    Example:
+        ```python
+        >>> seconds = timed_run(DenoisingLoop(transformer, inputs, 50), torch.device("cuda"))
+        ```
     """
     if device.type == "cuda":
         start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
@@ -230,6 +240,7 @@ class MethodTiming:
 
     @property
     def median_seconds(self) -> float:
+        """The median of `seconds`, `nan` when the method did not run."""
         return statistics.median(self.seconds) if self.seconds else float("nan")
 
 
@@ -260,6 +271,7 @@ class ModelTiming:
         return {m.method: base / m.median_seconds for m in self.methods if m.seconds}
 
     def to_dict(self) -> dict[str, Any]:
+        """The timings as a JSON-serialisable dict, with the `speedups` added."""
         data = asdict(self)
         data["speedups"] = self.speedups()
         return data
@@ -297,6 +309,12 @@ def time_model(
 
     Returns:
         [`ModelTiming`]: the timings.
+
+    Example:
+        ```python
+        >>> timing = time_model(MODELS["flux.1-dev"], torch.device("cuda"), methods=("uncached", "freqca-n6"))
+        >>> timing.speedups()["freqca-n6"]
+        ```
     """
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
         raise ValueError(f"`repeats` must be an int >= 1, got {repeats!r}.")

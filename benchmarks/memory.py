@@ -38,7 +38,7 @@ from diffusers.hooks._helpers import TransformerBlockRegistry
 from diffusers_freqca import get_freqca_stats
 from diffusers_freqca.band_split import TokenLayout
 from diffusers_freqca.block_stack import find_block_stack, first_block, last_block
-from diffusers_freqca.config import FreqCaConfig
+from diffusers_freqca.config import DECOMPOSITIONS, FreqCaConfig
 from diffusers_freqca.schedule import full_steps
 from diffusers_freqca.token_grid import CallInputs
 
@@ -108,6 +108,7 @@ class CacheMemory:
 
     @property
     def mib(self) -> float:
+        """`bytes` in MiB."""
         return self.bytes / 2**20
 
 
@@ -142,6 +143,7 @@ class MemoryReport:
         return {cache.method: freqca / cache.bytes for cache in self.caches[1:] if cache.bytes}
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as a JSON-serialisable dict, with the `ratios` added."""
         data = asdict(self)
         data["ratios"] = self.ratios()
         return data
@@ -229,6 +231,15 @@ def measure_freqca(
 
     Raises:
         `RuntimeError`: when the statistics disagree with the tensors held.
+
+    Example:
+        ```python
+        >>> model = MODELS["flux.1-dev"]
+        >>> cache, shared = measure_freqca(build_transformer(model), make_inputs(model, 1024, 1024),
+        ...                                image_layout(model, 1024, 1024), paper_config("flux.1-dev", 6))
+        >>> cache.mib
+        72.0
+        ```
     """
     history = config.forecast_order + 1
     schedule = full_steps(10 * (history + config.disable_cache_before_step + config.cache_interval), config)
@@ -303,6 +314,12 @@ def measure_taylorseer(
 
     Returns:
         `CacheMemory`: the context's cache.
+
+    Example:
+        ```python
+        >>> model = MODELS["flux.1-dev"]
+        >>> measure_taylorseer(build_transformer(model), make_inputs(model, 1024, 1024), max_order=1).mib
+        ```
     """
     from diffusers import TaylorSeerCacheConfig
 
@@ -361,6 +378,12 @@ def measure_first_block_cache(
 
     Returns:
         `CacheMemory`: the context's cache.
+
+    Example:
+        ```python
+        >>> model = MODELS["flux.1-dev"]
+        >>> measure_first_block_cache(build_transformer(model), make_inputs(model, 1024, 1024)).mib
+        ```
     """
     from diffusers import FirstBlockCacheConfig
 
@@ -412,6 +435,12 @@ def measure_layerwise(
 
     Returns:
         `CacheMemory`: the cache of one context (`expected_bytes` is not set: this cache is only counted).
+
+    Example:
+        ```python
+        >>> model = MODELS["flux.1-dev"]
+        >>> measure_layerwise(build_transformer(model), make_inputs(model, 1024, 1024), 3, "layer-wise").mib
+        ```
     """
     modules = []
     for block_name, block in find_block_stack(transformer):
@@ -587,7 +616,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--decomposition",
-        choices=("dct", "fft", "none"),
+        choices=DECOMPOSITIONS,
         default=None,
         help="FreqCa's band split (default: the paper's, dct for FLUX.1-dev and fft for Qwen-Image)",
     )

@@ -132,7 +132,25 @@ class ModelShape:
     pixels_per_token: int = 16
 
     def grid(self, height: int, width: int) -> tuple[int, int]:
-        """The image token grid `(rows, columns)` of a `height x width` image."""
+        r"""
+        The image token grid of a `height x width` image.
+
+        Args:
+            height (`int`): image height in pixels, a multiple of `pixels_per_token`.
+            width (`int`): image width in pixels, a multiple of `pixels_per_token`.
+
+        Returns:
+            `tuple[int, int]`: `(rows, columns)` of tokens.
+
+        Raises:
+            `ValueError`: for sizes that are not positive multiples of `pixels_per_token`.
+
+        Example:
+            ```python
+            >>> MODELS["flux.1-dev"].grid(768, 1360)
+            (48, 85)
+            ```
+        """
         for label, value in (("height", height), ("width", width)):
             if isinstance(value, bool) or not isinstance(value, int) or value < self.pixels_per_token:
                 raise ValueError(f"`{label}` must be an int >= {self.pixels_per_token}, got {value!r}.")

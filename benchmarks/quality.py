@@ -294,7 +294,12 @@ class Benchmark:
             method (`Method`): what to run.
 
         Returns:
-            `Result`
+            `Result`: its compute, evaluations, PSNR and SSIM against the full computation.
+
+        Example:
+            ```python
+            >>> bench.measure(Method("FreqCa N=9", "FreqCa", FreqCaConfig(cache_interval=9))).psnr
+            ```
         """
         steps = method.steps or self.steps
         images, seconds, macs, stack = self._generate(method.config, steps)
@@ -326,6 +331,11 @@ class Benchmark:
         Returns:
             `tuple[float, Result]`: the threshold whose run came closest to `target` (ties: the cheaper one) and its
             result.
+
+        Example:
+            ```python
+            >>> threshold, result = bench.tune(lambda t: FirstBlockCacheConfig(threshold=t), 10.0, 1e-3, 4.0)
+            ```
         """
         best = None
         for _ in range(iterations):
@@ -365,6 +375,13 @@ def calibrate_mag_ratios(bench: Benchmark) -> list[float]:
 
     Returns:
         `list[float]`: one ratio per step.
+
+    Example:
+        ```python
+        >>> ratios = calibrate_mag_ratios(Benchmark(steps=50, seeds=1))
+        >>> len(ratios)
+        50
+        ```
     """
     from diffusers import MagCacheConfig
 
@@ -388,6 +405,13 @@ def peer_methods(bench: Benchmark, interval: int, freqca_evaluations: float) -> 
 
     Yields:
         `Result`: one per peer configuration (results of failing configurations are skipped with a message).
+
+    Example:
+        ```python
+        >>> bench = Benchmark(steps=50, seeds=1)
+        >>> freqca = bench.measure(freqca_methods(6, 50, sweep=False)[0])
+        >>> peers = list(peer_methods(bench, 6, freqca.evaluations))
+        ```
     """
     from diffusers import (
         FasterCacheConfig,
@@ -474,7 +498,12 @@ def format_table(results: list[Result]) -> str:
         results (`list[Result]`): what [`Benchmark.measure`] returned.
 
     Returns:
-        `str`
+        `str`: the Markdown table.
+
+    Example:
+        ```python
+        >>> print(format_table(run(intervals=(6,), steps=20, seeds=1, sweep=False, peers=False)))
+        ```
     """
     lines = [
         "| matched to | method | equivalent evaluations | block-stack evaluations | PSNR (dB) | worst PSNR | SSIM |",
@@ -497,6 +526,14 @@ def plot(results: list[Result], path: str, steps: int) -> None:
         results (`list[Result]`): the results.
         path (`str`): the PNG to write.
         steps (`int`): denoising steps of the full computation (for the title).
+
+    Raises:
+        `ImportError`: without matplotlib.
+
+    Example:
+        ```python
+        >>> plot(results, "outputs/quality/quality_vs_compute.png", steps=50)
+        ```
     """
     try:
         import matplotlib

@@ -47,7 +47,7 @@ from diffusers.hooks._helpers import TransformerBlockRegistry
 from diffusers_freqca import get_freqca_stats
 from diffusers_freqca.band_split import BandSplitter
 from diffusers_freqca.block_stack import find_block_stack, last_block
-from diffusers_freqca.config import FreqCaConfig
+from diffusers_freqca.config import DECOMPOSITIONS, FreqCaConfig
 from diffusers_freqca.forecast import BandForecaster
 from diffusers_freqca.schedule import full_steps
 
@@ -162,6 +162,13 @@ class DenoisingLoop:
 
         Returns:
             `torch.Tensor`: the final latents.
+
+        Example:
+            ```python
+            >>> latents = loop.run()
+            >>> len(loop.timing.wall) == loop.num_inference_steps
+            True
+            ```
         """
         device = self.inputs["hidden_states"].device
         self.scheduler.set_timesteps(sigmas=self.sigmas, mu=self.mu, device=device)
@@ -265,6 +272,7 @@ class SpeedReport:
     results: list[SpeedResult] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as a JSON-serialisable dict, with each result's `speedup_cpu` and `speedup_wall` added."""
         data = asdict(self)
         for entry, result in zip(data["results"], self.results):
             entry["speedup_cpu"] = result.speedup_cpu
@@ -568,7 +576,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--height", type=int, default=384, help="image height in pixels (default: 384)")
     parser.add_argument("--width", type=int, default=384, help="image width in pixels (default: 384)")
     parser.add_argument(
-        "--decomposition", choices=("dct", "fft", "none"), default="dct", help="FreqCa's band split (default: dct)"
+        "--decomposition", choices=DECOMPOSITIONS, default="dct", help="FreqCa's band split (default: dct)"
     )
     parser.add_argument(
         "--threads",

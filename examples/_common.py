@@ -87,6 +87,14 @@ def add_common_arguments(
         default_steps (`int`, defaults to `50`): denoising steps with the real model (tiny mode uses 20).
         sweep (`bool`, defaults to `False`): `--interval` takes several values (default `4 6 9`) and `--output` is
             the path of a JSON file.
+
+    Example:
+        ```python
+        >>> parser = argparse.ArgumentParser()
+        >>> add_common_arguments(parser, "black-forest-labs/FLUX.1-dev", "outputs/flux.png")
+        >>> parser.parse_args(["--tiny"]).repeats
+        3
+        ```
     """
     parser.set_defaults(real_steps=default_steps)
     parser.add_argument("--model", default=default_model, help="Hub repo id or local folder (default: %(default)s).")
@@ -156,6 +164,14 @@ def check_common_arguments(parser: argparse.ArgumentParser, args: argparse.Names
     Args:
         parser (`argparse.ArgumentParser`): the example's parser.
         args (`argparse.Namespace`): the parsed arguments; `args.tiny` and `args.steps` are updated in place.
+
+    Example:
+        ```python
+        >>> args = parser.parse_args(["--tiny"])
+        >>> check_common_arguments(parser, args)
+        >>> args.steps
+        20
+        ```
     """
     args.tiny = tiny_requested(args)
     if args.steps is None:
@@ -179,6 +195,12 @@ def resolve_device(args: argparse.Namespace):
 
     Returns:
         `torch.device`: the device.
+
+    Example:
+        ```python
+        >>> resolve_device(argparse.Namespace(device=None, tiny=True, model="x"))
+        device(type='cpu')
+        ```
     """
     import torch
 
@@ -199,6 +221,11 @@ def place(pipe, args: argparse.Namespace, device) -> None:
         pipe (`DiffusionPipeline`): the pipeline.
         args (`argparse.Namespace`): the parsed arguments.
         device (`torch.device`): from [`resolve_device`].
+
+    Example:
+        ```python
+        >>> place(pipe, args, resolve_device(args))
+        ```
     """
     if args.offload and device.type != "cpu":
         # FreqCa keeps working under offloading, in either order of set-up (docs/offloading.md).
@@ -403,6 +430,12 @@ def build_tiny_qwen_image(seed: int = 0):
 
     Returns:
         `tuple[QwenImagePipeline, dict]`: the pipeline and the call arguments.
+
+    Example:
+        ```python
+        >>> pipe, inputs = build_tiny_qwen_image()
+        >>> image = pipe(**inputs, num_inference_steps=4).images[0]
+        ```
     """
     import torch
     from diffusers import QwenImagePipeline
@@ -431,6 +464,12 @@ def build_tiny_qwen_image_edit(seed: int = 0):
 
     Returns:
         `tuple[QwenImageEditPipeline, dict]`: the pipeline and the call arguments.
+
+    Example:
+        ```python
+        >>> pipe, inputs = build_tiny_qwen_image_edit()
+        >>> edited = pipe(**inputs, num_inference_steps=4).images[0]
+        ```
     """
     import torch
     from diffusers import QwenImageEditPipeline

@@ -114,6 +114,12 @@ def main(argv: list[str] | None = None) -> int:
 
     Returns:
         `int`: the exit status.
+
+    Example:
+        ```python
+        >>> main(["--tiny", "--interval", "4", "6", "--cutoff", "0.05", "0.2"])
+        0
+        ```
     """
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -91,6 +91,12 @@ def main(argv: list[str] | None = None) -> int:
 
     Returns:
         `int`: the exit status.
+
+    Example:
+        ```python
+        >>> main(["--tiny", "--steps", "8"])
+        0
+        ```
     """
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -92,6 +92,12 @@ def main(argv: list[str] | None = None) -> int:
 
     Returns:
         `int`: the exit status.
+
+    Example:
+        ```python
+        >>> main(["--tiny", "--setting", "fast"])
+        0
+        ```
     """
     parser = build_parser()
     args = parser.parse_args(argv)

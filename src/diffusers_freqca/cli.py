@@ -91,7 +91,18 @@ def _commands_help() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    r"""The top-level parser; it only formats `--help` and handles `--version`, subcommands parse their own args."""
+    r"""
+    The top-level parser; it only formats `--help` and handles `--version`, subcommands parse their own arguments.
+
+    Returns:
+        `argparse.ArgumentParser`: the parser.
+
+    Example:
+        ```python
+        >>> build_parser().prog
+        'diffusers-freqca'
+        ```
+    """
     from . import __version__
 
     parser = argparse.ArgumentParser(
