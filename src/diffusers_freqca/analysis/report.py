@@ -135,7 +135,8 @@ def plot_analysis(rows: list[dict[str, Any]], path: str | Path, crf_form: str, i
     Plots the rows of one CRF form in three panels and saves the figure: similarity between consecutive steps,
     similarity at lag `interval`, and the error of reusing (order 0) against forecasting (order 2) each band.
 
-    Needs matplotlib (`pip install matplotlib`); it draws with the Agg canvas and leaves pyplot's state alone.
+    Needs matplotlib (`pip install "diffusers-freqca[plot]"` or `pip install matplotlib`); it draws with the Agg
+    canvas and leaves pyplot's state alone.
 
     Args:
         rows (`list[dict[str, Any]]`): from [`analyze_trace`].
@@ -143,6 +144,10 @@ def plot_analysis(rows: list[dict[str, Any]], path: str | Path, crf_form: str, i
         crf_form (`str`): which feature's rows to plot.
         interval (`int`): the lag `N` the rows were computed with.
         title (`str`, *optional*): the figure's title.
+
+    Raises:
+        `ImportError`: without matplotlib (the message says how to install it).
+        `ValueError`: when no row has `crf_form`.
 
     Example:
         ```python
@@ -154,7 +159,10 @@ def plot_analysis(rows: list[dict[str, Any]], path: str | Path, crf_form: str, i
         from matplotlib.figure import Figure
         from matplotlib.lines import Line2D
     except ImportError:
-        raise ImportError("Plotting the frequency analysis needs matplotlib: `pip install matplotlib`.") from None
+        raise ImportError(
+            'Plotting the frequency analysis needs matplotlib: `pip install "diffusers-freqca[plot]"` (or '
+            "`pip install matplotlib`)."
+        ) from None
     selected = [row for row in rows if row["crf_form"] == crf_form]
     if not selected:
         raise ValueError(f"No rows for `crf_form={crf_form!r}` to plot.")
