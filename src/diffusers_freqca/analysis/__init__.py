@@ -29,7 +29,7 @@ It also replays FreqCa's real schedule on the recorded (uncached) trajectory, wi
 reports the error of the predicted block-stack output for several cut-off ratios and intervals: the numbers to look
 at when choosing `cutoff_ratio` and `cache_interval` for a model.
 
-The modules, by job: `recording` ([`CRFRecorder`], [`record_crf`]), `trajectory` (per-step similarity and
+The modules, by job: `recording` ([`CRFRecorder`], [`record_crf`]), `band_dynamics` (per-step similarity and
 forecast error, [`analyze_trace`]), `replay` (FreqCa's schedule on the recorded trajectory, [`scheme_errors`]),
 `report` (CSV, Markdown tables, the figure) and `cli` (the command). The metrics are `diffusers_freqca.metrics`.
 
@@ -39,11 +39,11 @@ forecast error, [`analyze_trace`]), `replay` (FreqCa's schedule on the recorded 
 """
 
 from ..metrics import cosine_similarity, relative_error
+from .band_dynamics import BANDS, SPLIT_DECOMPOSITIONS, STEP_COLUMNS, analyze_trace, lag_forecast
 from .cli import build_parser, main
 from .recording import CRFRecorder, CRFTrace, record_crf
 from .replay import SCHEME_COLUMNS, scheme_errors
 from .report import format_scheme, format_summary, plot_analysis, summarize, write_csv
-from .trajectory import BANDS, SPLIT_DECOMPOSITIONS, STEP_COLUMNS, analyze_trace, lag_forecast
 
 
 __all__ = [

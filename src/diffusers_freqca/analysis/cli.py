@@ -22,10 +22,10 @@ import torch
 
 from ..config import CRF_FORMS, PREDICTORS
 from ..tiny_flux import load_tiny_flux_pipeline, pipeline_inputs
+from .band_dynamics import SPLIT_DECOMPOSITIONS, _check_settings, analyze_trace
 from .recording import record_crf
 from .replay import SCHEME_COLUMNS, scheme_errors
 from .report import format_scheme, format_summary, plot_analysis, summarize, write_csv
-from .trajectory import SPLIT_DECOMPOSITIONS, _check_settings, analyze_trace
 
 
 def _parse_list(text: str, kind, flag: str) -> list:

@@ -25,8 +25,8 @@ from ..config import FreqCaConfig
 from ..forecast import BandForecaster
 from ..metrics import relative_error
 from ..schedule import full_steps
+from .band_dynamics import _check_settings, _stream_layout
 from .recording import CRFTrace
-from .trajectory import _check_settings, _stream_layout
 
 
 SCHEME_COLUMNS = (

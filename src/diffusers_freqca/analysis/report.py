@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .trajectory import BANDS, STEP_COLUMNS
+from .band_dynamics import BANDS, STEP_COLUMNS
 
 
 def write_csv(rows: list[dict[str, Any]], path: str | Path, columns: Sequence[str] = STEP_COLUMNS) -> None:
