@@ -28,7 +28,7 @@ import torch
 from diffusers.pipelines.flux.pipeline_flux import calculate_shift
 
 from diffusers_freqca.band_split import GridSegment, TokenLayout
-from diffusers_freqca.config import _DTYPES_BY_NAME, FreqCaConfig
+from diffusers_freqca.config import DTYPES_BY_NAME, FreqCaConfig
 from diffusers_freqca.presets import MODELS as PRESET_MODELS
 from diffusers_freqca.presets import get_preset
 
@@ -208,7 +208,7 @@ QUICK_MODELS: dict[str, ModelShape] = {
     ),
 }
 
-DTYPES: dict[str, torch.dtype] = {name: dtype for name, dtype in _DTYPES_BY_NAME.items() if name != "float64"}
+DTYPES: dict[str, torch.dtype] = {name: dtype for name, dtype in DTYPES_BY_NAME.items() if name != "float64"}
 
 
 def paper_decomposition(name: str) -> str:

@@ -14,25 +14,34 @@
 """The FreqCa configuration: one dataclass, validated on construction, serialisable to a plain dict."""
 
 import dataclasses
+import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 
-DECOMPOSITIONS = ("dct", "fft", "none")
-PREDICTORS = ("hermite", "taylor")
-CRF_FORMS = ("residual", "hidden_states")
-SPACINGS = ("step", "timestep")
+DECOMPOSITIONS = ("none", "dct", "fft")
+PREDICTORS = ("taylor", "hermite")
+CRF_FORMS = ("hidden_states", "residual")
+SPACINGS = ("log_snr", "sigma", "step")
 GRID_FALLBACKS = ("sequence", "error")
 MAX_FORECAST_ORDER = 2
 
 # dtypes a config may name when it is serialised; everything else is rejected with the list below.
-_DTYPES_BY_NAME = {
+DTYPES_BY_NAME = {
     "float32": torch.float32,
     "float16": torch.float16,
     "bfloat16": torch.bfloat16,
     "float64": torch.float64,
+}
+
+
+# Fields of version 0.1 configs, with what replaced them.
+_REMOVED_FIELDS = {
+    "schedule_power": "was removed: full steps no longer need a step count; `first_interval` places the first one.",
+    "num_inference_steps": "was removed: no schedule needs a step count any more; drop the field.",
 }
 
 
@@ -49,8 +58,17 @@ def _check_int(name: str, value: Any, minimum: int, maximum: int | None = None) 
         raise ValueError(f"`{name}` must be {bound}, got {value!r}.")
 
 
+def _check_float(name: str, value: Any, allowed: str, valid) -> float:
+    # Every float field goes through here: no bools, no strings, no NaN or infinity (they turn images into NaN).
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
+        raise ValueError(f"`{name}` must be a finite float {allowed}, got {value!r}.")
+    if not valid(float(value)):
+        raise ValueError(f"`{name}` must be a finite float {allowed}, got {value!r}.")
+    return float(value)
+
+
 def _check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
+    if not isinstance(value, str) or value not in allowed:
         raise ValueError(f"`{name}` must be one of {_allowed(allowed)}, got {value!r}.")
 
 
@@ -60,59 +78,61 @@ class FreqCaConfig:
     Configuration for [FreqCa: frequency-aware feature caching](https://huggingface.co/papers/2510.08669).
 
     FreqCa runs the transformer's block stack only on some denoising steps ("full steps"). On every full step it
-    caches the Cumulative Residual Feature (CRF), the output of the whole block stack for the image tokens. On the
-    other steps ("predicted steps") no transformer block runs: the CRF is forecast and passed through the model's own
-    output head with the current step's conditioning. The forecast splits the CRF into a low- and a high-frequency
-    band over each image's token grid: the low band, similar from step to step, is reused; the high band, which
-    changes smoothly, is extrapolated with a second-order Hermite (or Taylor) predictor.
+    caches the Cumulative Residual Feature (CRF): the block stack's output for the image tokens, taken where it enters
+    the model's output head. On the other steps ("predicted steps") no transformer block runs: the CRF is forecast
+    from the last full steps and passed through the model's own output head with the current step's conditioning.
+    The forecast can split the CRF into frequency bands over each image's token grid and forecast each band with its
+    own order (the paper reuses the low band and extrapolates the high band).
+
+    The defaults are the configuration with the best worst-case margin over diffusers' built-in caches on the
+    project's model zoo (docs/benchmarks.md): a first-order forecast of the whole CRF along the log signal-to-noise
+    ratio of the trajectory, three warm-up steps, a first full step after half an interval, then one every
+    `cache_interval` steps. They need no step count. The paper's recipe is `FreqCaConfig.from_preset(model, "paper")`.
 
     Args:
         cache_interval (`int`, defaults to `6`):
-            After the warm-up, a full step is computed every `cache_interval` steps (`N` in the paper; 6 is its
-            balanced and 9 its aggressive setting). `1` computes every step.
+            About one full step every `cache_interval` steps (`N` in the paper; 6 is its balanced and 9 its aggressive
+            setting). After the warm-up, the first full step comes `first_interval` steps after the last warm-up step,
+            and then one every `cache_interval` steps. `1` computes every step.
         disable_cache_before_step (`int`, defaults to `3`):
-            Steps `0 .. disable_cache_before_step - 1` are full steps (warm-up). At least `1`, because nothing can be
-            forecast before the first full step.
+            The first `disable_cache_before_step` steps of every generation are full steps (warm-up). At least `1`,
+            because nothing can be forecast before the first full step.
+        first_interval (`int`, *optional*, defaults to `None`):
+            Steps from the last warm-up step to the first full step after it. `None` uses `ceil(cache_interval / 2)`:
+            the features change fastest early in the trajectory, so the first forecast reaches less far. The paper
+            uses `cache_interval` (an even schedule).
         disable_cache_after_step (`int`, *optional*, defaults to `None`):
             If set, every step with index `>= disable_cache_after_step` is a full step.
         full_compute_steps (`tuple[int, ...]`, *optional*, defaults to `None`):
             Extra step indices that are always full steps, e.g. `(47,)` to compute one step near the end of a
             50-step trajectory. The interval counts from the most recent full step, whichever rule made it.
-        schedule_power (`float`, defaults to `1.0`):
-            Where the full steps after the warm-up fall, for the same number of them. `1.0` spaces them evenly, one
-            every `cache_interval` steps (the paper). Above 1 they are closer together early in the trajectory, where
-            the features change fastest, and further apart late: the k-th of the J full steps after the warm-up is at
-            `disable_cache_before_step - 1 + round(J * cache_interval * (k / J) ** schedule_power)`, J being the
-            number the paper's schedule computes in `num_inference_steps` steps, so the compute is unchanged. Values
-            in `[0.25, 4]`; anything but `1.0` needs `num_inference_steps`.
-        num_inference_steps (`int`, *optional*, defaults to `None`):
-            The number of denoising steps the schedule is planned for; needed when `schedule_power != 1`. If a run
-            has more steps, the steps after the planned ones follow the even schedule.
-        decomposition (`str`, defaults to `"dct"`):
-            How the CRF is split into bands over the token grid: `"dct"` (orthonormal 2-D DCT-II, the paper's choice
-            for FLUX), `"fft"` (2-D FFT, the paper's choice for Qwen-Image) or `"none"` (no split: the whole CRF is
-            forecast with `high_freq_order`).
+        spacing (`str`, defaults to `"log_snr"`):
+            The time axis the forecast extrapolates along: `"log_snr"` (the log signal-to-noise ratio of the
+            flow-matching noise level sigma, `log((1 - sigma + 0.05) / (sigma + 0.05))`; the 0.05 keeps the last
+            steps, where the plain log-SNR diverges, from being over-extrapolated), `"sigma"` (the noise level
+            itself) or `"step"` (step indices, the paper). The noise level comes from the `timestep` the transformer
+            receives; without one, steps are used.
+        decomposition (`str`, defaults to `"none"`):
+            How the CRF is split into bands over the token grid: `"none"` (no split: the whole CRF is forecast with
+            `high_freq_order`), `"dct"` (orthonormal 2-D DCT-II, the paper's choice for FLUX) or `"fft"` (2-D FFT,
+            the paper's choice for Qwen-Image).
         cutoff_ratio (`float`, defaults to `0.1`):
             Radius of the low band as a fraction of the largest radial frequency of the grid, in `(0, 1]`. Frequencies
             are normalised per axis, so the cut is the same fraction along height and width of non-square grids;
             on a square grid this is exactly the paper's mask.
-        low_freq_order (`int`, defaults to `0`):
+        low_freq_order (`int`, defaults to `1`):
             Order of the low-band forecast, `0..2`. The paper reuses the low band (`0`).
-        high_freq_order (`int`, defaults to `2`):
-            Order of the high-band forecast, `0..2`. The paper uses `2`.
-        predictor (`str`, defaults to `"hermite"`):
-            `"hermite"`: the paper's scaled Hermite expansion; `"taylor"`: a Taylor expansion, which is exact for
-            polynomial trajectories up to the forecast order.
+        high_freq_order (`int`, defaults to `1`):
+            Order of the high-band forecast (of the whole CRF without a split), `0..2`. The paper uses `2`.
+        predictor (`str`, defaults to `"taylor"`):
+            `"taylor"`: a Taylor expansion from Newton divided differences, exact for polynomial trajectories up to
+            the forecast order; `"hermite"`: the paper's scaled Hermite expansion.
         hermite_scale (`float`, defaults to `0.71`):
-            The scale `s` of the Hermite expansion (the paper's value is 0.71).
-        spacing (`str`, defaults to `"step"`):
-            The time axis of the forecast: `"step"` (step indices, the paper) or `"timestep"` (the real timesteps the
-            transformer receives, which are not evenly spaced under shifted schedules; Hermite terms are then scaled
-            to the mean step size so that `hermite_scale` keeps its meaning).
-        crf_form (`str`, defaults to `"residual"`):
+            The scale `s` of the Hermite expansion (the paper's value), in `(0, 10]`.
+        crf_form (`str`, defaults to `"hidden_states"`):
             What is cached: `"hidden_states"` (the block stack's output, as in the authors' code) or `"residual"`
             (the stack's output minus its input; on a predicted step the forecast residual is added to the current
-            step's input, which carries the current noise level).
+            step's stack input, which carries the current noise level).
         cache_dtype (`torch.dtype`, *optional*, defaults to `None`):
             dtype in which the cached CRF and its differences are stored. `None` stores them in the model's dtype.
             The band split itself always runs in float32.
@@ -121,6 +141,10 @@ class FreqCaConfig:
             and splits bands with a 1-D transform over the token sequence (the authors' FFT variant), `"error"`
             raises.
 
+    Raises:
+        `ValueError`: for any value outside what each field allows (the message names the field, the value and what
+            is allowed), including NaN and infinity in float fields.
+
     Example:
         ```python
         >>> import torch
@@ -128,31 +152,32 @@ class FreqCaConfig:
         >>> from diffusers_freqca import FreqCaConfig
 
         >>> pipe = FluxPipeline.from_pretrained("black-forest-labs/FLUX.1-dev", torch_dtype=torch.bfloat16).to("cuda")
-        >>> pipe.transformer.enable_cache(FreqCaConfig(cache_interval=6, decomposition="dct"))
+        >>> pipe.transformer.enable_cache(FreqCaConfig(cache_interval=6))
         >>> image = pipe("A cat holding a sign that says hello world", num_inference_steps=50).images[0]
         ```
     """
 
     cache_interval: int = 6
     disable_cache_before_step: int = 3
+    first_interval: int | None = None
     disable_cache_after_step: int | None = None
     full_compute_steps: tuple[int, ...] | None = None
-    schedule_power: float = 1.0
-    num_inference_steps: int | None = None
-    decomposition: str = "dct"
+    spacing: str = "log_snr"
+    decomposition: str = "none"
     cutoff_ratio: float = 0.1
-    low_freq_order: int = 0
-    high_freq_order: int = 2
-    predictor: str = "hermite"
+    low_freq_order: int = 1
+    high_freq_order: int = 1
+    predictor: str = "taylor"
     hermite_scale: float = 0.71
-    spacing: str = "step"
-    crf_form: str = "residual"
+    crf_form: str = "hidden_states"
     cache_dtype: torch.dtype | None = None
     grid_fallback: str = "sequence"
 
     def __post_init__(self):
         _check_int("cache_interval", self.cache_interval, 1)
         _check_int("disable_cache_before_step", self.disable_cache_before_step, 1)
+        if self.first_interval is not None:
+            _check_int("first_interval", self.first_interval, 1)
         if self.disable_cache_after_step is not None:
             _check_int("disable_cache_after_step", self.disable_cache_after_step, 0)
         if self.full_compute_steps is not None:
@@ -166,40 +191,25 @@ class FreqCaConfig:
                     f"`full_compute_steps` must hold step indices (ints >= 0), got {self.full_compute_steps!r}."
                 )
             self.full_compute_steps = tuple(sorted(set(steps)))
-        if isinstance(self.schedule_power, bool) or not isinstance(self.schedule_power, (int, float)):
-            raise ValueError(f"`schedule_power` must be a float in [0.25, 4], got {self.schedule_power!r}.")
-        if not 0.25 <= float(self.schedule_power) <= 4.0:
-            raise ValueError(f"`schedule_power` must be a float in [0.25, 4], got {self.schedule_power!r}.")
-        self.schedule_power = float(self.schedule_power)
-        if self.num_inference_steps is not None:
-            _check_int("num_inference_steps", self.num_inference_steps, 1)
-        if self.schedule_power != 1.0 and self.num_inference_steps is None:
-            raise ValueError(
-                f"`schedule_power={self.schedule_power}` places the full steps over a trajectory of known length: set "
-                "`num_inference_steps` to the number of denoising steps you will run (or use `schedule_power=1.0`)."
-            )
+        _check_choice("spacing", self.spacing, SPACINGS)
         _check_choice("decomposition", self.decomposition, DECOMPOSITIONS)
-        if isinstance(self.cutoff_ratio, bool) or not isinstance(self.cutoff_ratio, (int, float)):
-            raise ValueError(f"`cutoff_ratio` must be a float in (0, 1], got {self.cutoff_ratio!r}.")
-        if not 0.0 < float(self.cutoff_ratio) <= 1.0:
-            raise ValueError(f"`cutoff_ratio` must be a float in (0, 1], got {self.cutoff_ratio!r}.")
-        self.cutoff_ratio = float(self.cutoff_ratio)
+        self.cutoff_ratio = _check_float("cutoff_ratio", self.cutoff_ratio, "in (0, 1]", lambda v: 0.0 < v <= 1.0)
         _check_int("low_freq_order", self.low_freq_order, 0, MAX_FORECAST_ORDER)
         _check_int("high_freq_order", self.high_freq_order, 0, MAX_FORECAST_ORDER)
         _check_choice("predictor", self.predictor, PREDICTORS)
-        if isinstance(self.hermite_scale, bool) or not isinstance(self.hermite_scale, (int, float)):
-            raise ValueError(f"`hermite_scale` must be a positive float, got {self.hermite_scale!r}.")
-        if not float(self.hermite_scale) > 0.0:
-            raise ValueError(f"`hermite_scale` must be a positive float, got {self.hermite_scale!r}.")
-        self.hermite_scale = float(self.hermite_scale)
-        _check_choice("spacing", self.spacing, SPACINGS)
+        self.hermite_scale = _check_float("hermite_scale", self.hermite_scale, "in (0, 10]", lambda v: 0.0 < v <= 10.0)
         _check_choice("crf_form", self.crf_form, CRF_FORMS)
-        if self.cache_dtype is not None and self.cache_dtype not in _DTYPES_BY_NAME.values():
+        if self.cache_dtype is not None and self.cache_dtype not in DTYPES_BY_NAME.values():
             raise ValueError(
-                f"`cache_dtype` must be None or one of {_allowed(list(_DTYPES_BY_NAME.values()))}, "
+                f"`cache_dtype` must be None or one of {_allowed(list(DTYPES_BY_NAME.values()))}, "
                 f"got {self.cache_dtype!r}."
             )
         _check_choice("grid_fallback", self.grid_fallback, GRID_FALLBACKS)
+
+    @property
+    def resolved_first_interval(self) -> int:
+        """`first_interval`, or its default `ceil(cache_interval / 2)`."""
+        return self.first_interval if self.first_interval is not None else math.ceil(self.cache_interval / 2)
 
     @property
     def forecast_order(self) -> int:
@@ -245,6 +255,17 @@ class FreqCaConfig:
         """
         if not isinstance(data, dict):
             raise ValueError(f"A FreqCa config must be a dict of field names to values, got {type(data).__name__}.")
+        removed = sorted(set(data) & set(_REMOVED_FIELDS))
+        if removed:
+            raise ValueError(
+                "This FreqCa config was written for diffusers-freqca 0.1: "
+                + " ".join(f"`{name}` {_REMOVED_FIELDS[name]}" for name in removed)
+            )
+        if data.get("spacing") == "timestep":
+            raise ValueError(
+                "This FreqCa config was written for diffusers-freqca 0.1: `spacing='timestep'` is now called "
+                "`spacing='sigma'` (and the default is `'log_snr'`)."
+            )
         known = {field.name for field in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -253,11 +274,11 @@ class FreqCaConfig:
         dtype = values.get("cache_dtype")
         if isinstance(dtype, str):
             name = dtype.replace("torch.", "")
-            if name not in _DTYPES_BY_NAME:
+            if name not in DTYPES_BY_NAME:
                 raise ValueError(
-                    f"`cache_dtype` must be None or one of {_allowed(list(_DTYPES_BY_NAME))}, got {dtype!r}."
+                    f"`cache_dtype` must be None or one of {_allowed(list(DTYPES_BY_NAME))}, got {dtype!r}."
                 )
-            values["cache_dtype"] = _DTYPES_BY_NAME[name]
+            values["cache_dtype"] = DTYPES_BY_NAME[name]
         if isinstance(values.get("full_compute_steps"), list):
             values["full_compute_steps"] = tuple(values["full_compute_steps"])
         return cls(**values)
@@ -383,25 +404,29 @@ class FreqCaConfig:
             model (`str`): a model name such as `"flux.1-dev"` or `"qwen-image"`, or its Hub repo id.
             setting (`str`, *optional*, defaults to `"balanced"`): `"balanced"`, `"fast"`, `"paper"` or
                 `"paper-fast"`.
-            num_inference_steps (`int`, *optional*): the number of denoising steps you will run, if not the model's
-                usual count (`diffusers-freqca presets` shows it). The recommended settings place their full steps
-                over a trajectory of known length (`schedule_power`); this re-plans them for yours, at the same
-                `cache_interval`. The paper's settings space their full steps evenly and need no step count; for
-                them the value is only validated.
+            num_inference_steps (`int`, *optional*): deprecated and unused. Presets of version 0.1 planned their full
+                steps for a step count; every schedule now adapts to the trajectory it sees. Passing it warns.
+
+        Returns:
+            `FreqCaConfig`: a new config.
+
+        Raises:
+            `ValueError`: for an unknown model or setting, or a model FreqCa should not be used with.
 
         Example:
             ```python
             >>> FreqCaConfig.from_preset("qwen-image", "fast").cache_interval
             9
-            >>> FreqCaConfig.from_preset("flux.1-dev", "balanced", num_inference_steps=28).num_inference_steps
-            28
             ```
         """
         from .presets import get_preset
 
-        config = get_preset(model, setting).config
-        if num_inference_steps is not None and config.schedule_power != 1.0:
-            return cls.from_dict({**config.to_dict(), "num_inference_steps": num_inference_steps})
         if num_inference_steps is not None:
             _check_int("num_inference_steps", num_inference_steps, 1)
-        return config
+            warnings.warn(
+                "`num_inference_steps` in `FreqCaConfig.from_preset` is no longer needed and has no effect: the "
+                "full steps adapt to the trajectory the model sees. Remove the argument.",
+                FutureWarning,
+                stacklevel=2,
+            )
+        return get_preset(model, setting).config

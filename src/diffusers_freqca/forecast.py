@@ -18,6 +18,47 @@ from collections.abc import Callable
 
 import torch
 
+from .config import FreqCaConfig
+
+
+# Keeps the log-SNR axis finite and tame at both ends of a trajectory (sigma -> 0 and sigma -> 1), where the plain
+# log-SNR diverges and a linear extrapolation along it would over-shoot.
+LOG_SNR_OFFSET = 0.05
+
+
+def forecast_position(spacing: str, step: int, sigma: float | None) -> float:
+    r"""
+    Where a denoising step lies on the forecast's time axis. Positions increase along a trajectory whose noise level
+    decreases, so that forecasts extrapolate forward.
+
+    - `"step"`: the step index.
+    - `"sigma"`: `-sigma`.
+    - `"log_snr"`: `log((1 - sigma + c) / (sigma + c))` with `c = LOG_SNR_OFFSET`, the log signal-to-noise ratio of a
+      flow-matching noise level `sigma`, regularised at both ends.
+
+    Args:
+        spacing (`str`): `"log_snr"`, `"sigma"` or `"step"`.
+        step (`int`): the step index within the generation.
+        sigma (`float`, *optional*): the step's noise level in `[0, 1]`; `None` falls back to the step index.
+
+    Returns:
+        `float`: the position.
+
+    Example:
+        ```python
+        >>> forecast_position("log_snr", 10, 0.5)
+        0.0
+        ```
+    """
+    if spacing == "step" or sigma is None:
+        return float(step)
+    sigma = min(max(float(sigma), 0.0), 1.0)
+    if spacing == "sigma":
+        return -sigma
+    if spacing == "log_snr":
+        return math.log((1.0 - sigma + LOG_SNR_OFFSET) / (sigma + LOG_SNR_OFFSET))
+    raise ValueError(f"`spacing` must be 'log_snr', 'sigma' or 'step', got {spacing!r}.")
+
 
 def predictor_coefficients(
     predictor: str, distance: float, unit: float = 1.0, scale: float = 0.71
@@ -105,6 +146,41 @@ class BandForecaster:
         self.storage_dtype = storage_dtype
         self.reset()
 
+    @classmethod
+    def from_config(
+        cls, config: FreqCaConfig, low_pass: Callable[[torch.Tensor], torch.Tensor] | None = None
+    ) -> "BandForecaster":
+        r"""
+        The forecaster a config describes: its band orders, predictor, Hermite scale and storage dtype.
+
+        Args:
+            config (`FreqCaConfig`): the settings.
+            low_pass (`Callable`, *optional*): the low-pass filter of the band split; `None` when the config does not
+                split bands (`config.splits_bands` is `False`).
+
+        Returns:
+            `BandForecaster`: a new, empty forecaster.
+
+        Raises:
+            `ValueError`: when the config splits bands and no `low_pass` is given.
+
+        Example:
+            ```python
+            >>> BandForecaster.from_config(FreqCaConfig()).orders
+            {'low': 1, 'high': 1}
+            ```
+        """
+        if config.splits_bands and low_pass is None:
+            raise ValueError("This config splits frequency bands: pass the band split's `low_pass` filter.")
+        return cls(
+            low_order=config.low_freq_order,
+            high_order=config.high_freq_order,
+            low_pass=low_pass if config.splits_bands else None,
+            predictor=config.predictor,
+            hermite_scale=config.hermite_scale,
+            storage_dtype=config.cache_dtype,
+        )
+
     def reset(self) -> None:
         """Forgets every stored value."""
         self.value: torch.Tensor | None = None
@@ -166,6 +242,39 @@ class BandForecaster:
         self.value = value.detach().to(dtype)
         self.times = [time, *self.times][: max_order + 1]
         self.steps = [step, *self.steps][: max_order + 1]
+
+    @torch.no_grad()
+    def retime(self, times: list[float]) -> None:
+        r"""
+        Moves the stored points to new positions on the time axis, keeping their values: the divided differences are
+        recomputed for the new spacing. Used when the axis of a generation changes after some full steps (e.g. a
+        trajectory turns out to repeat timesteps, so FreqCa forecasts along step indices instead).
+
+        Args:
+            times (`list[float]`): the new positions of the stored points, most recent first, strictly decreasing (one
+                per stored point: `len(times) == num_updates`).
+
+        Raises:
+            `ValueError`: when the count does not match or the positions do not decrease.
+        """
+        if len(times) != len(self.times):
+            raise ValueError(f"`times` must hold {len(self.times)} positions, got {len(times)}.")
+        if any(a <= b for a, b in zip(times, times[1:])):
+            raise ValueError(f"Forecast times must decrease from the most recent point, got {times}.")
+        old = self.times
+        for band, differences in self.differences.items():
+            if not differences:
+                continue
+            compute = torch.float64 if differences[0].dtype == torch.float64 else torch.float32
+            first = differences[0].to(compute)
+            new = [first * ((old[0] - old[1]) / (times[0] - times[1]))]
+            if len(differences) == 2:
+                # Recover F[t1, t2] from F[t0, t1] and F[t0, t1, t2], then redo both with the new times.
+                previous = first - differences[1].to(compute) * (old[0] - old[2])
+                previous = previous * ((old[1] - old[2]) / (times[1] - times[2]))
+                new.append((new[0] - previous) / (times[0] - times[2]))
+            self.differences[band] = [d.to(differences[0].dtype) for d in new]
+        self.times = list(times)
 
     def step_unit(self) -> float:
         """The mean distance between consecutive denoising steps on the time axis, over the stored history."""

@@ -11,33 +11,45 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""FreqCa as diffusers hooks: one hook per transformer block, sharing per-context state."""
+"""FreqCa as diffusers hooks: per-context state, one decision per transformer call, hooks on the blocks and the head.
 
-import functools
+Layout of a FreqCa'd transformer:
+
+- a forward pre-hook on the transformer (a plain torch hook, which survives accelerate's forward replacement under
+  model CPU offload) reads each call (token grid, timestep, model input), finds its cache context and decides: full
+  step or predicted step (`FreqCaRuntime.begin_call`);
+- a hook on every block of the block stack runs the block on full steps and returns its inputs untouched on
+  predicted steps (the first block's hook is the stateful one diffusers sets cache contexts and resets on);
+- a hook on the output head records the head's input, the Cumulative Residual Feature, on full steps and replaces it
+  by the forecast on predicted steps, so the head runs with the current step's conditioning.
+"""
+
 from dataclasses import dataclass, field
 
 import torch
 from diffusers.hooks import HookRegistry, ModelHook
-from diffusers.hooks._common import _ALL_TRANSFORMER_BLOCK_IDENTIFIERS
 from diffusers.hooks._helpers import TransformerBlockMetadata, TransformerBlockRegistry
 from diffusers.hooks.hooks import BaseState, CacheContext, StateManager
 from diffusers.utils import get_logger
 from diffusers.utils.torch_utils import unwrap_module
 
 from .band_split import BandSplitter, TokenLayout
+from .block_stack import BLOCK_LIST_NAMES, find_block_stack
 from .config import FreqCaConfig
-from .forecast import BandForecaster
+from .families import family_for
+from .forecast import BandForecaster, forecast_position
+from .hook_order import move_to_top, restore_new_forward
 from .schedule import is_full_step
 from .token_grid import CallInputReader, CallInputs
+from .trajectory import AutoContexts, Trajectory
 
 
 logger = get_logger(__name__)  # pylint: disable=invalid-name
 
 _FREQCA_LEADER_BLOCK_HOOK = "freqca_leader_block_hook"
 _FREQCA_BLOCK_HOOK = "freqca_block_hook"
-_FREQCA_HOOK_NAMES = (_FREQCA_LEADER_BLOCK_HOOK, _FREQCA_BLOCK_HOOK)
-# Name of the context used when a pipeline enters no `cache_context`; suffixed with the call's rank at its timestep.
-_AUTO_CONTEXT = "freqca_auto"
+_FREQCA_HEAD_HOOK = "freqca_head_hook"
+_FREQCA_HOOK_NAMES = (_FREQCA_LEADER_BLOCK_HOOK, _FREQCA_BLOCK_HOOK, _FREQCA_HEAD_HOOK)
 
 
 @dataclass
@@ -48,7 +60,7 @@ class FreqCaContextStats:
     Args:
         computed_steps (`int`): steps on which the block stack ran.
         predicted_steps (`int`): steps on which the block stack was skipped and its output forecast.
-        full_steps (`list[int]`): the indices of the computed steps.
+        full_steps (`list[int]`): the indices (within the generation) of the computed steps.
         cache_bytes (`int`): the largest number of bytes the context's cache held.
         restarts (`int`): how often an input change (shape, dtype, device, token grid) forced a restart.
     """
@@ -63,13 +75,21 @@ class FreqCaContextStats:
 @dataclass
 class FreqCaStats:
     r"""
-    Statistics of a module with FreqCa applied, from [`get_freqca_stats`].
+    Statistics of a module with FreqCa applied, from [`get_freqca_stats`]: the most recent call (pipeline call or
+    denoising loop) and the totals since FreqCa was applied.
 
     Args:
-        contexts (`dict[str, FreqCaContextStats]`): per cache context (e.g. `"cond"`, `"uncond"`), its most recent
-            generation.
+        contexts (`dict[str, FreqCaContextStats]`): per cache context of the most recent call (`"cond"`, `"uncond"`,
+            or `"freqca_auto_0"`, ... for pipelines that set no cache context), its generation.
         total_computed_steps (`int`): computed steps over the module's lifetime with FreqCa.
         total_predicted_steps (`int`): predicted steps over the same lifetime.
+
+    Example:
+        ```python
+        >>> stats = get_freqca_stats(pipe.transformer)
+        >>> stats.computed_steps, stats.predicted_steps  # the most recent call, all contexts together
+        (11, 39)
+        ```
     """
 
     contexts: dict[str, FreqCaContextStats]
@@ -77,14 +97,37 @@ class FreqCaStats:
     total_predicted_steps: int
 
     @property
+    def computed_steps(self) -> int:
+        """Computed steps of the most recent call, over all its contexts."""
+        return sum(stats.computed_steps for stats in self.contexts.values())
+
+    @property
+    def predicted_steps(self) -> int:
+        """Predicted steps of the most recent call, over all its contexts."""
+        return sum(stats.predicted_steps for stats in self.contexts.values())
+
+    @property
     def cache_bytes(self) -> int:
-        """The largest cache held by each context, summed over the contexts."""
+        """The largest cache held by each context of the most recent call, summed over the contexts (bytes)."""
         return sum(stats.cache_bytes for stats in self.contexts.values())
+
+    def __str__(self) -> str:
+        lines = [
+            f"FreqCa, most recent call: {self.computed_steps} computed + {self.predicted_steps} predicted steps, "
+            f"cache {self.cache_bytes / 2**20:.2f} MiB"
+        ]
+        for name, stats in self.contexts.items():
+            lines.append(
+                f"  {name}: {stats.computed_steps} computed + {stats.predicted_steps} predicted, full steps "
+                f"{stats.full_steps}, restarts {stats.restarts}"
+            )
+        return "\n".join(lines)
 
 
 class FreqCaState(BaseState):
     r"""
-    The state of one cache context: where it is in the trajectory and the forecaster of its block-stack output.
+    The state of one cache context: its generation (see `diffusers_freqca.trajectory`), the forecaster of its
+    block-stack output, and what the current call decided.
 
     Args:
         config (`FreqCaConfig`): the settings.
@@ -95,30 +138,30 @@ class FreqCaState(BaseState):
         super().__init__()
         self.config = config
         self.splitter = splitter
-        self.stats: FreqCaContextStats | None = None
-        self.forecaster = BandForecaster(
-            low_order=config.low_freq_order,
-            high_order=config.high_freq_order,
-            low_pass=self._low_pass if splitter is not None else None,
-            predictor=config.predictor,
-            hermite_scale=config.hermite_scale,
-            storage_dtype=config.cache_dtype,
-        )
+        self.forecaster = BandForecaster.from_config(config, self._low_pass if splitter is not None else None)
         self.reset()
 
     def _low_pass(self, x: torch.Tensor) -> torch.Tensor:
         return self.splitter.low_pass(x, self.layout)
 
     def reset(self) -> None:
-        self.step = -1
-        self.last_full_step: int | None = None
-        self.last_time: float | None = None
-        self.position = 0.0
+        self.trajectory = Trajectory()
+        self.forecaster.reset()
+        self.stats: FreqCaContextStats | None = None
         self.signature = None
         self.layout: TokenLayout | None = None
+        self.step = -1
+        self.last_full_step: int | None = None
+        # Full steps still needed before forecasting again after a restart.
+        self.refill = 0
+        # The axis of this generation: noise levels of the stored points (most recent first) and whether the
+        # generation forecasts along step indices instead (no timestep, or repeated timesteps).
+        self.noise_levels: list[float | None] = []
+        self.on_steps = False
+        self.noise: float | None = None
+        self.position = 0.0
         self.should_compute = True
         self.stack_input: torch.Tensor | None = None
-        self.forecaster.reset()
 
 
 class _FreqCaStateManager(StateManager):
@@ -132,10 +175,14 @@ class _FreqCaStateManager(StateManager):
             self._state_cache[name] = self._state_cls(*self._init_args, **self._init_kwargs)
         return self._state_cache[name]
 
+    def states(self) -> dict[str, FreqCaState]:
+        return self._state_cache
+
 
 class FreqCaRuntime:
     r"""
-    What all FreqCa hooks of one module share: the config, the input reader, the statistics, and the step logic.
+    What all FreqCa hooks of one transformer share: the config, the input reader, the per-context states, the
+    statistics, and the decision of each call.
 
     Args:
         module (`torch.nn.Module`): the transformer FreqCa is applied to.
@@ -144,18 +191,20 @@ class FreqCaRuntime:
 
     def __init__(self, module: torch.nn.Module, config: FreqCaConfig):
         self.config = config
+        self.family = family_for(type(module).__name__)
         self.reader = CallInputReader(module)
         splitter = BandSplitter(config.decomposition, config.cutoff_ratio) if config.splits_bands else None
         self.state_manager = _FreqCaStateManager(FreqCaState, (config, splitter), {})
-        self.call: CallInputs | None = None
-        self.auto_time: float | None = None
-        self.auto_index = 0
+        self.auto_contexts = AutoContexts()
+        self.timestep_scale = self.family.timestep_scale
+        # Statistics of the most recent call; a new call starts when a context starts its second generation.
         self.stats: dict[str, FreqCaContextStats] = {}
         self.total_computed_steps = 0
         self.total_predicted_steps = 0
-        self.hooked_blocks: list[tuple[torch.nn.Module, str, ModelHook]] = []
+        self.hooked: list[tuple[torch.nn.Module, str, ModelHook]] = []
         self.pre_hook_handle = None
-        self.current_state: FreqCaState | None = None
+        self.current: FreqCaState | None = None
+        self._new_call = True
         self._warned: set[str] = set()
 
     def _warn_once(self, key: str, message: str) -> None:
@@ -163,57 +212,71 @@ class FreqCaRuntime:
             self._warned.add(key)
             logger.warning(message)
 
+    # ------------------------------------------------------------------------------------------------ lifecycle
+
+    def _report_finished(self) -> None:
+        # A generation that skipped nothing is said once, never silently.
+        for name, stats in self.stats.items():
+            if stats.computed_steps > self.config.disable_cache_before_step and stats.predicted_steps == 0:
+                self._warn_once(
+                    "nothing-skipped",
+                    f"FreqCa computed all {stats.computed_steps} steps of cache context {name!r}: nothing was "
+                    "skipped. A run needs more steps than the warm-up (`disable_cache_before_step`) and a "
+                    "`cache_interval` above 1; see the lifecycle rules in docs/troubleshooting.md.",
+                )
+
     def reset(self) -> None:
+        r"""Ends every context's generation (end of a pipeline call, a new denoising loop, `_reset_stateful_cache`)."""
+        self._report_finished()
         self.state_manager.reset()
-        self.call = None
-        self.auto_time = None
-        self.auto_index = 0
+        self.auto_contexts.reset()
+        self.current = None
+        self._new_call = True
 
-    @torch.compiler.disable
-    def on_call(self, module: torch.nn.Module, args: tuple, kwargs: dict) -> None:
-        # Runs before every forward of the transformer (a torch forward pre-hook, which survives accelerate's
-        # forward replacement under model CPU offload, unlike a hook on the root's `forward`).
-        self.call = self.reader.read(args, kwargs)
-        if self.call.time is not None and self.call.time == self.auto_time:
-            # Another call at the same timestep without a cache context (e.g. true CFG in FluxKontextPipeline):
-            # give it its own automatic context.
-            self.auto_index += 1
-        else:
-            self.auto_index = 0
-        self.auto_time = self.call.time
-        self.ensure_outermost()
+    def _start_generation(self, name: str, state: FreqCaState) -> None:
+        if self._new_call or name in self.stats:
+            # The first generation after a reset, or a second generation of a context without one in between: a new
+            # call. Statistics describe the most recent call only.
+            if name in self.stats:
+                self._report_finished()
+            self.stats = {}
+            self._new_call = False
+        state.reset()
+        state.stats = self.stats[name] = FreqCaContextStats()
 
-    def ensure_outermost(self) -> None:
-        # A block hook registered after ours (group offloading, re-applied by LoRA loading) would run before our skip
-        # decision and onload weights of blocks that are then skipped. Moving our hook back to the outermost place
-        # keeps skipped blocks untouched whatever the order of `enable_cache` and offloading.
-        for block, name, hook in self.hooked_blocks:
-            _restore_new_forward(block, hook)
-            registry = HookRegistry.check_if_exists_or_initialize(block)
-            if registry._hook_order and registry._hook_order[-1] != name:
-                above = registry.hooks[registry._hook_order[registry._hook_order.index(name) + 1]]
-                registry.remove_hook(name, recurse=False)
-                _restore_new_forward(block, above)
-                registry.register_hook(hook, name)
+    # ------------------------------------------------------------------------------------------------ decisions
 
-    def _context_name(self) -> tuple[str, int | None]:
+    def _context(self, call: CallInputs) -> tuple[str, CacheContext | None]:
         context = self.state_manager.current_context()
         if context is not None:
-            return context.name, context.step_index
-        return f"{_AUTO_CONTEXT}_{self.auto_index}", None
+            return context.name, context
+        if call.hidden_states is None:
+            return f"{AutoContexts.PREFIX}_0", None
+        return self.auto_contexts.name_for(call.hidden_states), None
 
-    def _layout(self, call: CallInputs, hidden_states: torch.Tensor) -> TokenLayout | None:
-        if not self.config.splits_bands:
+    def _noise_level(self, call: CallInputs, context: CacheContext | None) -> float | None:
+        if context is not None and context.sigma is not None:
+            return float(context.sigma)
+        if call.time is None:
             return None
-        seq_len = hidden_states.shape[1]
-        layout = call.layout
-        if layout is not None and layout.seq_len == seq_len:
-            return layout
-        reason = (
-            f"the model's inputs describe {layout.seq_len} image tokens but the block stack has {seq_len}"
-            if layout is not None
-            else f"{self.reader.class_name}'s forward call does not describe its image token grid"
-        )
+        if self.timestep_scale is None:
+            # Pipelines pass either sigma (t / 1000, FLUX, Qwen-Image) or t in [0, 1000]; the first call tells which.
+            self.timestep_scale = 1.0 if call.time <= 1.5 else 1e-3
+        return min(max(call.time * self.timestep_scale, 0.0), 1.0)
+
+    def _signature(self, call: CallInputs, layout: TokenLayout | None):
+        x = call.hidden_states
+        if x is None:
+            return (None, layout)
+        return (tuple(x.shape), x.dtype, x.device, layout)
+
+    def _layout(self, call: CallInputs) -> TokenLayout | None:
+        if not self.config.splits_bands or call.hidden_states is None or call.hidden_states.ndim != 3:
+            return None
+        seq_len = call.hidden_states.shape[1]
+        if call.layout is not None and call.layout.seq_len == seq_len:
+            return call.layout
+        reason = f"{self.reader.class_name}'s forward call does not describe its image token grid"
         if self.config.grid_fallback == "error":
             raise ValueError(f"FreqCa cannot split frequency bands: {reason}, and `grid_fallback='error'`.")
         self._warn_once(
@@ -222,130 +285,143 @@ class FreqCaRuntime:
         )
         return TokenLayout.sequence(seq_len)
 
-    @torch.compiler.disable
-    def begin_step(self, hidden_states: torch.Tensor) -> FreqCaState:
-        r"""Starts a transformer call: finds its state, restarts it when needed, and decides compute or forecast."""
-        if hidden_states.ndim != 3:
-            raise ValueError(
-                "FreqCa expects the block stack's image hidden states as (batch, tokens, channels), got shape "
-                f"{tuple(hidden_states.shape)}."
-            )
-        call, self.call = self.call or CallInputs(None, None), None
-        name, step_index = self._context_name()
-        state = self.state_manager.get_state_for(name)
-        layout = self._layout(call, hidden_states)
-        signature = (tuple(hidden_states.shape), hidden_states.dtype, hidden_states.device, layout)
+    def _position(self, state: FreqCaState, step: int, noise: float | None) -> float:
+        if self.config.spacing == "step" or state.on_steps or noise is None:
+            return float(step)
+        # Along a trajectory whose timesteps increase (Mochi passes 1000 - t), the noise level is 1 - sigma.
+        level = 1.0 - noise if state.trajectory.direction > 0 else noise
+        return forecast_position(self.config.spacing, step, level)
 
-        new_generation = state.step < 0
-        if step_index is not None:
-            new_generation |= step_index <= state.step
-        elif call.time is not None and state.last_time is not None:
-            # Timesteps decrease along a trajectory: one that does not is the start of a new generation.
-            new_generation |= call.time >= state.last_time
-        changed_inputs = not new_generation and signature != state.signature
-        planned = self.config.num_inference_steps if self.config.schedule_power != 1.0 else None
-        if new_generation and planned is not None and 0 <= state.step < planned - 1:
-            self._warn_once(
-                "short-run",
-                f"FreqCa: the full steps were planned for `num_inference_steps={planned}` but a generation of context "
-                f"{name!r} ran {state.step + 1} steps, so it got fewer or differently placed full steps than "
-                "planned. Set `num_inference_steps` to the steps you run, e.g. "
-                "`FreqCaConfig.from_preset(model, setting, num_inference_steps=...)`.",
-            )
-        if new_generation:
-            state.reset()
-            self.stats[name] = FreqCaContextStats()
-        elif changed_inputs:
+    def _place(self, state: FreqCaState, step: int, noise: float | None, repeated: bool) -> None:
+        # Repeated timesteps (second-order samplers) or a missing timestep put the generation on step indices; a
+        # direction that turns out to be increasing flips the noise level. Both re-time the stored points.
+        if self.config.spacing != "step" and not state.on_steps and (repeated or noise is None):
+            state.on_steps = True
+            if state.forecaster.num_updates:
+                state.forecaster.retime([float(s) for s in state.forecaster.steps])
+        elif self.config.spacing != "step" and not state.on_steps and state.forecaster.num_updates:
+            times = [self._position(state, s, n) for s, n in zip(state.forecaster.steps, state.noise_levels)]
+            if times != state.forecaster.times:
+                state.forecaster.retime(times)
+        state.position = self._position(state, step, noise)
+        if state.forecaster.num_updates and state.position <= state.forecaster.times[0]:
+            # The axis does not advance (e.g. a sampler that goes back in noise level): fall back to steps.
+            state.on_steps = True
+            state.forecaster.retime([float(s) for s in state.forecaster.steps])
+            state.position = float(step)
+
+    @torch.compiler.disable
+    def begin_call(self, module: torch.nn.Module, args: tuple, kwargs: dict) -> None:
+        r"""
+        Runs before every forward of the transformer: finds the call's cache context and generation, restarts the
+        context when its inputs changed, and decides whether the block stack runs.
+        """
+        call = self.reader.read(args, kwargs)
+        name, context = self._context(call)
+        step_index = context.step_index if context is not None else None
+        state = self.state_manager.get_state_for(name)
+        if state.trajectory.starts_new_generation(call.time, step_index):
+            self._start_generation(name, state)
+        layout = self._layout(call)
+        signature = self._signature(call, layout)
+        if state.signature is not None and signature != state.signature:
             # Never mix features of different shapes, dtypes, devices or grids: forget the cache and start over.
             logger.info(f"FreqCa: the inputs of context {name!r} changed; restarting with a full computation.")
-            state.reset()
-            self.stats[name].restarts += 1
+            state.forecaster.reset()
+            state.noise_levels = []
+            state.last_full_step = None
+            state.refill = min(self.config.disable_cache_before_step, self.config.forecast_order + 1)
+            state.stats.restarts += 1
         state.signature, state.layout = signature, layout
-        state.step = step_index if step_index is not None else state.step + 1
-        state.last_time = call.time
-        if planned is not None and state.step == planned:
-            self._warn_once(
-                "long-run",
-                f"FreqCa: the full steps were planned for `num_inference_steps={planned}` but context {name!r} is at "
-                f"step {state.step + 1}; the steps after the plan follow the even schedule (one full step every "
-                f"{self.config.cache_interval}). Set `num_inference_steps` to the steps you run.",
-            )
 
-        if self.config.spacing == "timestep" and call.time is not None:
-            state.position = -call.time
-        else:
-            if self.config.spacing == "timestep":
-                self._warn_once(
-                    "no-timestep", "FreqCa: `spacing='timestep'` but the model got no timestep; using steps."
-                )
-            state.position = float(state.step)
+        repeated = call.time is not None and call.time == state.trajectory.last_time
+        state.step = state.trajectory.advance(call.time, step_index)
+        noise = self._noise_level(call, context)
+        self._place(state, state.step, noise, repeated)
 
-        state.should_compute = state.forecaster.num_updates == 0 or is_full_step(
-            state.step, state.last_full_step, self.config
-        )
-        stats = self.stats[name]
+        state.should_compute = state.refill > 0 or is_full_step(state.step, state.last_full_step, self.config)
+        stats = state.stats
         if state.should_compute:
+            state.refill = max(0, state.refill - 1)
             stats.computed_steps += 1
             stats.full_steps.append(state.step)
             self.total_computed_steps += 1
         else:
             stats.predicted_steps += 1
             self.total_predicted_steps += 1
-        state.stack_input = hidden_states if self.config.crf_form == "residual" else None
-        state.stats = stats
-        return state
+        state.noise = noise
+        state.stack_input = None
+        self.current = state
+        self.ensure_outermost()
 
-    def _feature(self, state: FreqCaState, stack_output: torch.Tensor) -> torch.Tensor:
-        if self.config.crf_form == "hidden_states":
-            return stack_output
+    def ensure_outermost(self) -> None:
+        # A block hook registered after ours (group offloading, re-applied by LoRA loading) would run before our skip
+        # decision and onload weights of blocks that are then skipped: move ours back on top (see `hook_order`).
+        for module, name, hook in self.hooked:
+            move_to_top(module, name, hook)
+
+    # ------------------------------------------------------------------------------------------------ features
+
+    def record_stack_input(self, hidden_states: torch.Tensor) -> None:
+        r"""Keeps the block stack's input of this call for `crf_form="residual"`."""
+        if self.config.crf_form == "residual" and self.current is not None:
+            self.current.stack_input = hidden_states
+
+    def _residual_base(self, state: FreqCaState, like: torch.Tensor) -> torch.Tensor:
         stack_input = state.stack_input
-        if stack_input.shape != stack_output.shape:
+        if stack_input is None or stack_input.shape != like.shape:
             raise ValueError(
-                f"`crf_form='residual'` needs the block stack's output shape {tuple(stack_output.shape)} to match its "
-                f"input shape {tuple(stack_input.shape)}; use `crf_form='hidden_states'` for this model."
+                "`crf_form='residual'` needs the block stack's input to have the shape of the output head's input "
+                f"({tuple(like.shape)}), got {None if stack_input is None else tuple(stack_input.shape)}; use "
+                "`crf_form='hidden_states'` for this model."
             )
-        return stack_output - stack_input.to(stack_output.device)
+        return stack_input.to(device=like.device, dtype=like.dtype)
 
     @torch.compiler.disable
-    def finish_full_step(self, state: FreqCaState, stack_output: torch.Tensor) -> None:
-        r"""Records the block stack's output of a full step."""
-        state.forecaster.update(self._feature(state, stack_output), time=state.position, step=state.step)
+    def record(self, crf: torch.Tensor) -> None:
+        r"""Records the output head's input of a full step (the Cumulative Residual Feature)."""
+        state = self.current
+        feature = crf - self._residual_base(state, crf) if self.config.crf_form == "residual" else crf
+        state.forecaster.update(feature, time=state.position, step=state.step)
+        state.noise_levels = [state.noise, *state.noise_levels][: state.forecaster.num_updates]
         state.last_full_step = state.step
         state.stats.cache_bytes = max(state.stats.cache_bytes, state.forecaster.nbytes)
         state.stack_input = None
 
     @torch.compiler.disable
-    def forecast(self, state: FreqCaState, like: torch.Tensor) -> torch.Tensor:
-        r"""The forecast block-stack output of a predicted step, on the device and in the dtype of `like`."""
+    def forecast(self, like: torch.Tensor) -> torch.Tensor:
+        r"""The forecast output-head input of a predicted step, on the device and in the dtype of `like`."""
+        state = self.current
         prediction = state.forecaster.predict(state.position).to(device=like.device, dtype=like.dtype)
+        if prediction.shape != like.shape:
+            raise RuntimeError(
+                f"FreqCa's forecast has shape {tuple(prediction.shape)} but the output head receives "
+                f"{tuple(like.shape)}; this model's head input changes shape without its inputs doing so."
+            )
         if self.config.crf_form == "residual":
-            prediction = prediction + state.stack_input.to(device=like.device, dtype=like.dtype)
+            prediction = prediction + self._residual_base(state, like)
         state.stack_input = None
         return prediction
 
 
 class FreqCaBlockHook(ModelHook):
     r"""
-    Hook on one transformer block. The first block of the stack (the leader) decides, per call, whether the stack
-    runs; on a predicted step every block returns its inputs untouched without running, and the last block returns
-    the forecast block-stack output instead.
+    Hook on one transformer block: the block runs on full steps; on predicted steps it returns its inputs untouched.
+    The first block's hook (the leader) owns the per-context state: diffusers sets cache contexts and resets state
+    through stateful hooks.
 
     Args:
         runtime (`FreqCaRuntime`): the shared state and logic.
         is_leader (`bool`): whether this is the stack's first block.
-        is_tail (`bool`): whether this is the stack's last block.
     """
 
-    def __init__(self, runtime: FreqCaRuntime, is_leader: bool = False, is_tail: bool = False):
+    def __init__(self, runtime: FreqCaRuntime, is_leader: bool = False):
         super().__init__()
         self.runtime = runtime
         self.state_manager = runtime.state_manager
         self.is_leader = is_leader
-        self.is_tail = is_tail
-        # Only the leader owns the state: diffusers sets cache contexts and resets on stateful hooks.
         self._is_stateful = is_leader
         self._metadata: TransformerBlockMetadata | None = None
-        self._state: FreqCaState | None = None
 
     def initialize_hook(self, module: torch.nn.Module) -> torch.nn.Module:
         self._metadata = TransformerBlockRegistry.get(unwrap_module(module).__class__)
@@ -355,11 +431,6 @@ class FreqCaBlockHook(ModelHook):
         if self.is_leader:
             self.runtime.reset()
         return module
-
-    def _current_state(self, hidden_states: torch.Tensor) -> FreqCaState:
-        if self.is_leader:
-            self.runtime.current_state = self.runtime.begin_step(hidden_states)
-        return self.runtime.current_state
 
     def _passthrough(self, args: tuple, kwargs: dict, hidden_states: torch.Tensor):
         metadata = self._metadata
@@ -373,61 +444,79 @@ class FreqCaBlockHook(ModelHook):
         output[metadata.return_encoder_hidden_states_index] = encoder_hidden_states
         return tuple(output)
 
-    def _hidden_from_output(self, output):
-        if isinstance(output, tuple):
-            return output[self._metadata.return_hidden_states_index]
-        return output
-
     def new_forward(self, module: torch.nn.Module, *args, **kwargs):
+        state = self.runtime.current
         hidden_states = self._metadata._get_parameter_from_args_kwargs(
             self._metadata.hidden_states_argument_name, args, kwargs
         )
-        state = self._current_state(hidden_states)
-        if state.should_compute:
-            output = self.fn_ref.original_forward(*args, **kwargs)
-            if self.is_tail:
-                self.runtime.finish_full_step(state, self._hidden_from_output(output))
-            return output
-        if self.is_tail:
-            hidden_states = self.runtime.forecast(state, like=hidden_states)
+        if self.is_leader:
+            self.runtime.record_stack_input(hidden_states)
+        if state is None or state.should_compute:
+            return self.fn_ref.original_forward(*args, **kwargs)
         return self._passthrough(args, kwargs, hidden_states)
 
 
-def _restore_new_forward(block: torch.nn.Module, hook: ModelHook) -> None:
-    # `HookRegistry.remove_hook` of the hook right below `hook` writes the forward below the removed hook into
-    # `hook.fn_ref.forward`, where `hook.new_forward` lives, and leaves `fn_ref.original_forward` pointing at the removed
-    # hook: `hook` is then bypassed while the removed hook still runs. This happens when group offloading is removed and
-    # re-applied (LoRA loading or unloading: every group would be onloaded twice), when group offloading with
-    # `use_stream=True` removes its execution-order trackers after the first call (FreqCa would stop skipping), and in
-    # our own move to the top. Put `new_forward` back, on top of what now lies below it.
-    fn_ref = hook.fn_ref
-    if not hasattr(hook, "new_forward") or fn_ref is None:
-        return
-    forward = fn_ref.forward
-    if isinstance(forward, functools.partial) and forward.func == hook.new_forward:
-        return
-    fn_ref.original_forward = forward
-    fn_ref.forward = functools.update_wrapper(functools.partial(hook.new_forward, block), hook.new_forward)
+class FreqCaHeadHook(ModelHook):
+    r"""
+    Hook on the output head (e.g. `norm_out`): on full steps it records the head's input, the block stack's output
+    for the image tokens; on predicted steps it replaces that input by the forecast. The head then runs as usual,
+    with the current step's conditioning.
+
+    Args:
+        runtime (`FreqCaRuntime`): the shared state and logic.
+    """
+
+    def __init__(self, runtime: FreqCaRuntime):
+        super().__init__()
+        self.runtime = runtime
+
+    def new_forward(self, module: torch.nn.Module, *args, **kwargs):
+        state = self.runtime.current
+        if state is None:
+            return self.fn_ref.original_forward(*args, **kwargs)
+        if args:
+            crf, rest = args[0], args[1:]
+        elif "hidden_states" in kwargs:
+            crf, rest = kwargs.pop("hidden_states"), ()
+        else:
+            raise ValueError(
+                f"FreqCa's head hook on {type(module).__name__} found no hidden-states input (first positional "
+                "argument or `hidden_states`)."
+            )
+        if state.should_compute:
+            self.runtime.record(crf)
+        else:
+            crf = self.runtime.forecast(like=crf)
+        if args:
+            return self.fn_ref.original_forward(crf, *rest, **kwargs)
+        return self.fn_ref.original_forward(hidden_states=crf, **kwargs)
 
 
-def _transformer_blocks(module: torch.nn.Module) -> list[tuple[str, torch.nn.Module]]:
-    blocks = []
-    for name, submodule in module.named_children():
-        if name not in _ALL_TRANSFORMER_BLOCK_IDENTIFIERS or not isinstance(submodule, torch.nn.ModuleList):
-            continue
-        for index, block in enumerate(submodule):
-            blocks.append((f"{name}.{index}", block))
-    return blocks
+def _check_blocks(blocks: list[tuple[str, torch.nn.Module]], module: torch.nn.Module) -> None:
+    if not blocks:
+        raise ValueError(
+            f"FreqCa found no transformer block list in {type(module).__name__}; it looks for `ModuleList` children "
+            f"named one of {sorted(BLOCK_LIST_NAMES)}."
+        )
+    for name, block in blocks:
+        block_class = unwrap_module(block).__class__
+        try:
+            TransformerBlockRegistry.get(block_class)
+        except ValueError:
+            raise ValueError(
+                f"FreqCa needs to know how block '{name}' ({block_class.__name__}) returns its hidden states, but that "
+                "class is not registered in diffusers' TransformerBlockRegistry."
+            ) from None
 
 
 def apply_freqca(module: torch.nn.Module, config: FreqCaConfig) -> None:
     r"""
     Applies [FreqCa](https://huggingface.co/papers/2510.08669) to a diffusion transformer.
 
-    Hooks are registered on every block of the transformer's block stacks (the `ModuleList`s named like diffusers'
-    transformer block lists, e.g. `transformer_blocks` and `single_transformer_blocks`, in definition order) and a
-    forward pre-hook on `module` reads the token grid and the timestep of each call. Most users call
-    `module.enable_cache(config)` instead, which does the same and keeps diffusers' `_cache_config` bookkeeping.
+    Hooks are registered on every block of the transformer's block stack (`block_stack.find_block_stack`) and on its
+    output head (the family table's `head`, `norm_out` for most models), and a forward pre-hook on `module` reads each
+    call and decides full or predicted step. Most users call `module.enable_cache(config)` instead, which does the
+    same and keeps diffusers' `_cache_config` bookkeeping.
 
     Args:
         module (`torch.nn.Module`):
@@ -436,6 +525,10 @@ def apply_freqca(module: torch.nn.Module, config: FreqCaConfig) -> None:
         config (`FreqCaConfig`):
             The configuration.
 
+    Raises:
+        `ValueError`: when `config` is not a `FreqCaConfig`, FreqCa is already applied, the module runs context
+            parallelism, or it has no block stack, no output head, or unregistered blocks.
+
     Example:
         ```python
         >>> import torch
@@ -443,7 +536,7 @@ def apply_freqca(module: torch.nn.Module, config: FreqCaConfig) -> None:
         >>> from diffusers_freqca import FreqCaConfig, apply_freqca
 
         >>> pipe = QwenImagePipeline.from_pretrained("Qwen/Qwen-Image", torch_dtype=torch.bfloat16).to("cuda")
-        >>> apply_freqca(pipe.transformer, FreqCaConfig(decomposition="fft"))
+        >>> apply_freqca(pipe.transformer, FreqCaConfig())
         >>> image = pipe("a lighthouse at dawn", num_inference_steps=50).images[0]
         ```
     """
@@ -456,32 +549,31 @@ def apply_freqca(module: torch.nn.Module, config: FreqCaConfig) -> None:
             "FreqCa does not support context parallelism: its band split needs each image's whole token grid, which "
             "context parallelism shards across ranks."
         )
-    blocks = _transformer_blocks(module)
-    if not blocks:
+    blocks = find_block_stack(module)
+    _check_blocks(blocks, module)
+    family = family_for(type(module).__name__)
+    head = getattr(module, family.head, None)
+    if not isinstance(head, torch.nn.Module):
         raise ValueError(
-            f"FreqCa found no transformer block list in {type(module).__name__}; it looks for `ModuleList` children "
-            f"named one of {sorted(_ALL_TRANSFORMER_BLOCK_IDENTIFIERS)}."
+            f"FreqCa caches the input of the output head, but {type(module).__name__} has no module called "
+            f"{family.head!r}."
         )
-    for name, block in blocks:
-        block_class = unwrap_module(block).__class__
-        try:
-            TransformerBlockRegistry.get(block_class)
-        except ValueError:
-            raise ValueError(
-                f"FreqCa needs to know how block '{name}' ({block_class.__name__}) returns its hidden states, but that "
-                "class is not registered in diffusers' TransformerBlockRegistry."
-            ) from None
 
     runtime = FreqCaRuntime(module, config)
     for index, (name, block) in enumerate(blocks):
-        is_leader, is_tail = index == 0, index == len(blocks) - 1
-        hook = FreqCaBlockHook(runtime, is_leader=is_leader, is_tail=is_tail)
+        is_leader = index == 0
+        hook = FreqCaBlockHook(runtime, is_leader=is_leader)
         hook_name = _FREQCA_LEADER_BLOCK_HOOK if is_leader else _FREQCA_BLOCK_HOOK
-        logger.debug(f"Applying FreqCaBlockHook to '{name}' (leader={is_leader}, tail={is_tail})")
+        logger.debug(f"Applying FreqCaBlockHook to '{name}' (leader={is_leader})")
         HookRegistry.check_if_exists_or_initialize(block).register_hook(hook, hook_name)
-        runtime.hooked_blocks.append((block, hook_name, hook))
-    runtime.pre_hook_handle = module.register_forward_pre_hook(runtime.on_call, with_kwargs=True)
+        runtime.hooked.append((block, hook_name, hook))
+    head_hook = FreqCaHeadHook(runtime)
+    HookRegistry.check_if_exists_or_initialize(head).register_hook(head_hook, _FREQCA_HEAD_HOOK)
+    runtime.hooked.append((head, _FREQCA_HEAD_HOOK, head_hook))
+    runtime.pre_hook_handle = module.register_forward_pre_hook(runtime.begin_call, with_kwargs=True)
     module._freqca_runtime = runtime
+    # diffusers caches which submodules carry hooks; cache contexts must reach the new ones.
+    HookRegistry.check_if_exists_or_initialize(module).invalidate_child_registries_cache()
 
 
 def remove_freqca(module: torch.nn.Module) -> None:
@@ -490,6 +582,9 @@ def remove_freqca(module: torch.nn.Module) -> None:
 
     Args:
         module (`torch.nn.Module`): a module FreqCa was applied to.
+
+    Raises:
+        `ValueError`: when FreqCa is not applied to `module`.
 
     Example:
         ```python
@@ -500,31 +595,37 @@ def remove_freqca(module: torch.nn.Module) -> None:
     runtime = getattr(module, "_freqca_runtime", None)
     if runtime is None:
         raise ValueError("FreqCa is not applied to this module.")
-    for block, _, hook in runtime.hooked_blocks:
-        _restore_new_forward(block, hook)
+    for hooked_module, _, hook in runtime.hooked:
+        restore_new_forward(hooked_module, hook)
     registry = HookRegistry.check_if_exists_or_initialize(module)
     for name in _FREQCA_HOOK_NAMES:
         registry.remove_hook(name, recurse=True)
     registry.invalidate_child_registries_cache()
     runtime.pre_hook_handle.remove()
-    runtime.hooked_blocks.clear()
+    runtime.hooked.clear()
     module._freqca_runtime = None
 
 
 def get_freqca_stats(module: torch.nn.Module) -> FreqCaStats:
     r"""
-    What FreqCa did on `module`: per cache context, the steps computed and predicted in its most recent generation and
-    the bytes its cache held; and the totals since FreqCa was applied.
+    What FreqCa did on `module`: per cache context of the most recent call, the steps computed and predicted and the
+    bytes its cache held; and the totals since FreqCa was applied.
 
     Args:
         module (`torch.nn.Module`): a module FreqCa is applied to.
 
+    Returns:
+        [`FreqCaStats`]: a snapshot (later calls do not change it).
+
+    Raises:
+        `ValueError`: when FreqCa is not applied to `module`.
+
     Example:
         ```python
         >>> image = pipe(prompt, num_inference_steps=50).images[0]
-        >>> stats = get_freqca_stats(pipe.transformer)
-        >>> stats.contexts["cond"].computed_steps, stats.contexts["cond"].predicted_steps
-        (10, 40)
+        >>> print(get_freqca_stats(pipe.transformer))
+        FreqCa, most recent call: 11 computed + 39 predicted steps, cache 48.00 MiB
+          cond: 11 computed + 39 predicted, full steps [0, 1, 2, 5, 11, 17, 23, 29, 35, 41, 47], restarts 0
         ```
     """
     runtime = getattr(module, "_freqca_runtime", None)

@@ -11,17 +11,22 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""`enable_cache(FreqCaConfig(...))` on stock diffusers.
+"""FreqCa on stock diffusers: `enable_cache(FreqCaConfig(...))`, and a fresh cache for every denoising loop.
 
 diffusers' `CacheMixin.enable_cache` / `disable_cache` dispatch on a fixed list of config classes and have no
 registry. This module wraps both methods once: a `FreqCaConfig` is handled here exactly as diffusers handles its own
 configs (the "already enabled" error, hook registration, child-registry invalidation, `_cache_config`, removal of all
 hooks on disable); every other config goes to the original methods untouched.
+
+diffusers resets stateful caches only at the end of a successful pipeline call (`maybe_free_model_hooks`). A call that
+ends in an exception (Ctrl-C, an error in `callback_on_step_end`, out of memory) would leave its state to the next
+call. Every diffusers pipeline opens `DiffusionPipeline.progress_bar` right before its denoising loop, so this module
+also wraps that method: it ends the generation of every FreqCa'd component of the pipeline before the loop starts.
 """
 
 import functools
 
-from diffusers.hooks import HookRegistry
+from diffusers import DiffusionPipeline
 from diffusers.models.cache_utils import CacheMixin
 
 from .config import FreqCaConfig
@@ -41,8 +46,7 @@ def _enable_cache_with_freqca(original):
                 f"Caching has already been enabled with {type(self._cache_config)}. To apply a new caching technique, "
                 "please disable the existing one first."
             )
-        apply_freqca(self, config)
-        HookRegistry.check_if_exists_or_initialize(self).invalidate_child_registries_cache()
+        apply_freqca(self, config)  # registers the hooks and invalidates diffusers' child-registry cache
         self._cache_config = config
 
     setattr(enable_cache, _PATCH_MARKER, original)
@@ -61,10 +65,25 @@ def _disable_cache_with_freqca(original):
     return disable_cache
 
 
+def _progress_bar_with_freqca(original):
+    @functools.wraps(original)
+    def progress_bar(self, *args, **kwargs):
+        # A denoising loop is about to start: whatever an earlier, possibly aborted, call left behind is stale.
+        for component in getattr(self, "components", {}).values():
+            runtime = getattr(component, "_freqca_runtime", None)
+            if runtime is not None:
+                runtime.reset()
+        return original(self, *args, **kwargs)
+
+    setattr(progress_bar, _PATCH_MARKER, original)
+    return progress_bar
+
+
 def register_freqca_with_diffusers() -> None:
     r"""
     Teaches `CacheMixin.enable_cache` and `disable_cache` (the methods of every diffusers model with caching support)
-    to accept a [`FreqCaConfig`]. Importing `diffusers_freqca` calls it; calling it again does nothing.
+    to accept a [`FreqCaConfig`], and makes every diffusers pipeline start its denoising loop with a fresh FreqCa
+    state (module docstring). Importing `diffusers_freqca` calls it; calling it again does nothing.
 
     Example:
         ```python
@@ -73,10 +92,14 @@ def register_freqca_with_diffusers() -> None:
         >>> pipe.transformer.disable_cache()
         ```
     """
-    if is_freqca_registered():
-        return
-    CacheMixin.enable_cache = _enable_cache_with_freqca(CacheMixin.enable_cache)
-    CacheMixin.disable_cache = _disable_cache_with_freqca(CacheMixin.disable_cache)
+    for owner, name, wrap in (
+        (CacheMixin, "enable_cache", _enable_cache_with_freqca),
+        (CacheMixin, "disable_cache", _disable_cache_with_freqca),
+        (DiffusionPipeline, "progress_bar", _progress_bar_with_freqca),
+    ):
+        method = getattr(owner, name)
+        if not hasattr(method, _PATCH_MARKER):
+            setattr(owner, name, wrap(method))
 
 
 def is_freqca_registered() -> bool:
@@ -90,4 +113,7 @@ def is_freqca_registered() -> bool:
         True
         ```
     """
-    return hasattr(CacheMixin.enable_cache, _PATCH_MARKER) and hasattr(CacheMixin.disable_cache, _PATCH_MARKER)
+    return all(
+        hasattr(method, _PATCH_MARKER)
+        for method in (CacheMixin.enable_cache, CacheMixin.disable_cache, DiffusionPipeline.progress_bar)
+    )

@@ -15,12 +15,15 @@
 
 Settings:
 
-- `"paper"` / `"paper-fast"`: the authors' recipe exactly (3 warm-up steps, cut-off 0.1, low band reused, high band
-  forecast with the second-order Hermite predictor in step units, the block stack's output cached as is), with
-  `N = 6` / `N = 9`; DCT for FLUX-family and FFT for Qwen-family models. One difference remains by design: our FFT
-  split is 2-D over each image's token grid, where the authors' code uses a 1-D FFT over the token sequence.
-- `"balanced"` / `"fast"`: what we recommend, one row per model in `_RECOMMENDED` below. Each row records where
-  its values come from; until our own benchmark supersedes a row it holds the paper's values.
+- `"paper"` / `"paper-fast"`: the authors' recipe exactly (3 warm-up steps, then one full step every N steps, cut-off
+  0.1, low band reused, high band forecast with the second-order Hermite predictor in step units, the block stack's
+  output cached as is), with `N = 6` / `N = 9`; DCT for FLUX-family and FFT for Qwen-family models. One difference
+  remains by design: our FFT split is 2-D over each image's token grid, where the authors' code uses a 1-D FFT over
+  the token sequence.
+- `"balanced"` / `"fast"`: what we recommend: `FreqCaConfig()`'s defaults (the configuration with the best worst-case
+  margin over diffusers' built-in caches on the project's model zoo, docs/benchmarks.md) with `N = 6` / `N = 9`. The
+  zoo holds small trained models, not these checkpoints: each row says so. `diffusers-freqca calibrate` chooses a
+  configuration for your own model from one full run of it.
 
 Models without a preset are listed in `_REFUSED` and raise a `ValueError` that says why: step-distilled models that
 run a handful of steps (nothing to gain), and models whose transformer FreqCa's hooks do not support yet.
@@ -41,7 +44,7 @@ from .schedule import full_steps
 SETTINGS = ("balanced", "fast", "paper", "paper-fast")
 PAPER_URL = "https://huggingface.co/papers/2510.08669"
 
-# The authors' recipe, shared by every preset: only `cache_interval` and `decomposition` vary in the paper.
+# The authors' recipe: only `cache_interval` (also the first interval: an even schedule) and `decomposition` vary.
 PAPER_RECIPE = MappingProxyType(
     {
         "disable_cache_before_step": 3,
@@ -132,23 +135,14 @@ _REFUSED_REPO_IDS = {
 
 _PAPER_N6 = "paper: N=6 on {} at 50 steps"
 _PAPER_N9 = "paper: N=9 on {} at 50 steps"
-
-# Our recommendation: the best FreqCa configuration at equal compute in `diffusers-freqca benchmark quality` (the
-# project's trained tiny FLUX-architecture model, 16 images, 50 steps; docs/benchmarks.md): the paper's compute
-# (N=6: 10 of 50 steps, N=9: 8), the full steps placed with `schedule_power=1.5`, and a first-order forecast of the
-# whole block-stack output (equal band orders: the band split is not needed). At N=6 it measured 41.8 dB PSNR
-# against the full computation where the paper's recipe measured 33.3 dB, at N=9 36.6 dB against 24.4 dB.
-# `num_inference_steps` (which the schedule needs) is set per model from its step count in `MODELS`.
-_MEASURED = {"schedule_power": 1.5, "low_freq_order": 1, "high_freq_order": 1, "crf_form": "hidden_states"}
-_MEASURED_SOURCE = (
-    "diffusers-freqca benchmark quality (N={}: best FreqCa configuration at equal compute on the project's trained "
-    "tiny FLUX-architecture model, 2-core CPU, 2026-11-25); not evaluated on this model ({})"
+_DEFAULT_SOURCE = (
+    "FreqCaConfig() defaults with N={}: best worst-case margin over diffusers' caches on the project's model zoo "
+    "(make benchmark-zoo, docs/benchmarks.md); not evaluated on {}"
 )
 
-# One row per (model, setting) with the `FreqCaConfig` fields that differ from `PAPER_RECIPE` (plus the model's
-# decomposition and step count) and where the values come from.
+# One row per (model, setting): the `FreqCaConfig` fields it sets and where the values come from.
 _RECOMMENDED: dict[tuple[str, str], tuple[dict[str, Any], str]] = {
-    (name, setting): ({**_MEASURED, "cache_interval": interval}, _MEASURED_SOURCE.format(interval, info.title))
+    (name, setting): ({"cache_interval": interval}, _DEFAULT_SOURCE.format(interval, info.title))
     for name, info in MODELS.items()
     for setting, interval in (("balanced", 6), ("fast", 9))
 }
@@ -217,10 +211,12 @@ def _build_presets() -> dict[tuple[str, str], FreqCaPreset]:
             "paper-fast": ({"cache_interval": 9}, _PAPER_N9.format(paper_name) + suffix),
         }
         for setting in SETTINGS:
-            overrides, source = paper_rows.get(setting) or _RECOMMENDED[(name, setting)]
-            fields = {**PAPER_RECIPE, "decomposition": info.decomposition, **overrides}
-            if fields.get("schedule_power", 1.0) != 1.0:
-                fields["num_inference_steps"] = info.num_inference_steps
+            if setting in paper_rows:
+                overrides, source = paper_rows[setting]
+                interval = overrides["cache_interval"]
+                fields = {**PAPER_RECIPE, "decomposition": info.decomposition, "first_interval": interval, **overrides}
+            else:
+                fields, source = _RECOMMENDED[(name, setting)]
             presets[(name, setting)] = FreqCaPreset(
                 name, setting, MappingProxyType(fields), info.num_inference_steps, source
             )

@@ -11,10 +11,10 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Where a transformer's forward call says how its image tokens are laid out, per model family.
+"""Reading a transformer call: how its image tokens are laid out, its timestep, and its model input.
 
-This is the only model-specific knowledge FreqCa has. Each entry of `TOKEN_GRID_SOURCES` names the forward argument
-that describes the image token grid(s) of a model class; the readers below turn it into a [`TokenLayout`].
+Which forward argument describes the image token grid(s) of a model class is a row of the family table
+(`diffusers_freqca.families`); the readers below turn that argument into a [`TokenLayout`].
 """
 
 import inspect
@@ -24,18 +24,12 @@ from typing import Any
 import torch
 
 from .band_split import GridSegment, TokenLayout
+from .families import FAMILIES, family_for
+from .trajectory import read_time
 
 
-# model class name -> the forward argument that describes its image token grid(s)
-TOKEN_GRID_SOURCES: dict[str, str] = {
-    # (seq, 3) ids: image index (0 = target, 1 = FLUX.1-Kontext reference), row, column. Also used by Chroma.
-    "FluxTransformer2DModel": "img_ids",
-    "ChromaTransformer2DModel": "img_ids",
-    # (seq, 4) ids: image index / time, row, column, layer.
-    "Flux2Transformer2DModel": "img_ids",
-    # per sample, a list of (frames, rows, columns), one entry per image (target first, then references).
-    "QwenImageTransformer2DModel": "img_shapes",
-}
+# model class name -> the forward argument that describes its image token grid(s), from the family table
+TOKEN_GRID_SOURCES: dict[str, str] = {name: row.grid_source for name, row in FAMILIES.items() if row.grid_source}
 
 
 @dataclass(frozen=True)
@@ -45,11 +39,22 @@ class CallInputs:
 
     Args:
         layout (`TokenLayout`, *optional*): the image grids, `None` if the call did not describe them.
-        time (`float`, *optional*): the timestep the transformer received, `None` if it received none.
+        time (`float`, *optional*): the timestep the transformer received (its largest entry, see
+            `trajectory.read_time`), `None` if it received none.
+        hidden_states (`torch.Tensor`, *optional*): the model input, as passed (FreqCa compares it by identity to
+            tell branches of one step from consecutive steps when no cache context is set).
     """
 
     layout: TokenLayout | None
     time: float | None
+    hidden_states: torch.Tensor | None = None
+
+
+def _tensor_key(value: torch.Tensor) -> tuple:
+    # Tensors are recognised by identity and storage; the version counter also catches in-place edits, but tensors
+    # made under `torch.inference_mode()` have none (reading it raises), so they are keyed without it.
+    version = None if value.is_inference() else value._version
+    return (id(value), value.data_ptr(), tuple(value.shape), version)
 
 
 def _layout_from_ids(ids: torch.Tensor, seq_len: int) -> TokenLayout | None:
@@ -120,7 +125,7 @@ class CallInputReader:
 
     def __init__(self, module: torch.nn.Module):
         self.class_name = type(module).__name__
-        self.source = TOKEN_GRID_SOURCES.get(self.class_name)
+        self.source = family_for(self.class_name).grid_source
         parameters = list(inspect.signature(type(module).forward).parameters)[1:]
         self._positions = {name: i for i, name in enumerate(parameters)}
         self._cached_key: Any = None
@@ -142,7 +147,7 @@ class CallInputReader:
             if value is None:
                 continue
             # Tensors are compared by identity (and version, in case of in-place edits), other values by equality.
-            key = (source, seq_len, id(value), value._version) if isinstance(value, torch.Tensor) else None
+            key = (source, seq_len, *_tensor_key(value)) if isinstance(value, torch.Tensor) else None
             if key is not None and key == self._cached_key and self._cached_value is value:
                 return self._cached_layout
             if key is None and self._cached_key == (source, seq_len, "value") and self._cached_value == value:
@@ -161,17 +166,14 @@ class CallInputReader:
             kwargs (`dict`): its keyword arguments.
 
         Returns:
-            [`CallInputs`]: the layout (for the image-token sequence length of the call) and the timestep.
+            [`CallInputs`]: the layout (for the image-token sequence length of the call), the timestep and the model
+            input.
         """
         hidden_states = self._argument("hidden_states", args, kwargs)
+        if not isinstance(hidden_states, torch.Tensor):
+            hidden_states = None
         layout = None
-        if isinstance(hidden_states, torch.Tensor) and hidden_states.ndim == 3:
+        if hidden_states is not None and hidden_states.ndim == 3:
             layout = self._layout(args, kwargs, hidden_states.shape[1])
-        timestep = self._argument("timestep", args, kwargs)
-        time = None
-        if isinstance(timestep, torch.Tensor):
-            # One scalar read per call: the schedule needs it on the host to detect a new generation.
-            time = float(timestep.detach().reshape(-1)[0])
-        elif isinstance(timestep, (int, float)):
-            time = float(timestep)
-        return CallInputs(layout=layout, time=time)
+        time = read_time(self._argument("timestep", args, kwargs))
+        return CallInputs(layout=layout, time=time, hidden_states=hidden_states)

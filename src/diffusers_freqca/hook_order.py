@@ -1,0 +1,81 @@
+# Copyright 2026 The diffusers-freqca authors. All rights reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Keeping FreqCa's block hooks outermost, whatever diffusers registers or removes around them.
+
+Two behaviours of diffusers' `HookRegistry` (diffusers 0.42, `src/diffusers/hooks/hooks.py`,
+https://github.com/huggingface/diffusers/blob/v0.42.1/src/diffusers/hooks/hooks.py) matter here:
+
+- The hook registered last runs first. Group offloading registered after FreqCa (or re-applied by LoRA loading and
+  unloading) would onload the weights of blocks that FreqCa then skips.
+- `HookRegistry.remove_hook` of the hook right below another one writes the forward below the removed hook into the
+  upper hook's `fn_ref.forward`, where the upper hook's `new_forward` lives, and leaves its `fn_ref.original_forward`
+  pointing at the removed hook: the upper hook is then bypassed while the removed hook still runs. This happens when
+  group offloading is removed and re-applied, when group offloading with `use_stream=True` removes its execution-order
+  trackers after the first call, and in our own move to the top.
+
+[`restore_new_forward`] repairs the second, [`move_to_top`] fixes the first; FreqCa calls both before each call.
+"""
+
+import functools
+
+import torch
+from diffusers.hooks import HookRegistry, ModelHook
+
+
+def restore_new_forward(module: torch.nn.Module, hook: ModelHook) -> None:
+    r"""
+    Puts `hook.new_forward` back in front of whatever now lies below it, if a removal below it bypassed it.
+
+    Args:
+        module (`torch.nn.Module`): the module the hook is registered on.
+        hook (`ModelHook`): the hook to repair; nothing happens when it is intact or has no `new_forward`.
+
+    Example:
+        ```python
+        >>> restore_new_forward(pipe.transformer.transformer_blocks[0], hook)
+        ```
+    """
+    fn_ref = hook.fn_ref
+    if not hasattr(hook, "new_forward") or fn_ref is None:
+        return
+    forward = fn_ref.forward
+    if isinstance(forward, functools.partial) and forward.func == hook.new_forward:
+        return
+    fn_ref.original_forward = forward
+    fn_ref.forward = functools.update_wrapper(functools.partial(hook.new_forward, module), hook.new_forward)
+
+
+def move_to_top(module: torch.nn.Module, name: str, hook: ModelHook) -> None:
+    r"""
+    Makes the hook called `name` the outermost hook of `module` (the one that runs first), repairing any hook that
+    the move bypasses.
+
+    Args:
+        module (`torch.nn.Module`): the module the hook is registered on.
+        name (`str`): the hook's name in the module's `HookRegistry`.
+        hook (`ModelHook`): the hook itself.
+
+    Example:
+        ```python
+        >>> move_to_top(block, "freqca_block_hook", hook)
+        ```
+    """
+    restore_new_forward(module, hook)
+    registry = HookRegistry.check_if_exists_or_initialize(module)
+    if name not in registry.hooks or not registry._hook_order or registry._hook_order[-1] == name:
+        return
+    above = registry.hooks[registry._hook_order[registry._hook_order.index(name) + 1]]
+    registry.remove_hook(name, recurse=False)
+    restore_new_forward(module, above)
+    registry.register_hook(hook, name)
