@@ -282,14 +282,6 @@ def test_apply_freqca_errors():
         apply_freqca(Model(), FreqCaConfig())
 
 
-def test_context_parallel_is_refused():
-    model = TINY_MODELS["flux"]().model
-    model._parallel_config = object()
-    with pytest.raises(ValueError, match="context parallelism"):
-        model.enable_cache(FreqCaConfig())
-    assert not model.is_cache_enabled
-
-
 def test_unknown_grid_warns_once_and_falls_back_or_raises(caplog):
     tiny = TINY_MODELS["flux"]()
     inputs = tiny.make_inputs(1, 6, 8, 1.0)

@@ -25,12 +25,17 @@ https://github.com/huggingface/diffusers/blob/v0.42.1/src/diffusers/hooks/hooks.
   trackers after the first call, and in our own move to the top.
 
 [`restore_new_forward`] repairs the second, [`move_to_top`] fixes the first; FreqCa calls both before each call.
+
+One kind of hook stays above FreqCa's: diffusers' context-parallel split hooks (`ContextParallelSplitHook`,
+`src/diffusers/hooks/context_parallel.py`). They cut a module's inputs into this rank's shard (QwenImage's plan does so
+on its first block), and FreqCa's block hook must see, and on predicted steps pass on, the shard.
 """
 
 import functools
 
 import torch
 from diffusers.hooks import HookRegistry, ModelHook
+from diffusers.hooks.context_parallel import ContextParallelSplitHook
 
 
 def restore_new_forward(module: torch.nn.Module, hook: ModelHook) -> None:
@@ -56,10 +61,22 @@ def restore_new_forward(module: torch.nn.Module, hook: ModelHook) -> None:
     fn_ref.forward = functools.update_wrapper(functools.partial(hook.new_forward, module), hook.new_forward)
 
 
+def _lift(module: torch.nn.Module, registry: HookRegistry, name: str) -> None:
+    # Re-registers the hook called `name` on top, repairing the hook the removal bypasses.
+    order = registry._hook_order
+    if order[-1] == name:
+        return
+    hook = registry.hooks[name]
+    above = registry.hooks[order[order.index(name) + 1]]
+    registry.remove_hook(name, recurse=False)
+    restore_new_forward(module, above)
+    registry.register_hook(hook, name)
+
+
 def move_to_top(module: torch.nn.Module, name: str, hook: ModelHook) -> None:
     r"""
-    Makes the hook called `name` the outermost hook of `module` (the one that runs first), repairing any hook that
-    the move bypasses.
+    Makes the hook called `name` the outermost hook of `module` (the one that runs first), except for diffusers'
+    context-parallel split hooks, which stay above it in their order; repairs any hook that the move bypasses.
 
     Args:
         module (`torch.nn.Module`): the module the hook is registered on.
@@ -73,9 +90,10 @@ def move_to_top(module: torch.nn.Module, name: str, hook: ModelHook) -> None:
     """
     restore_new_forward(module, hook)
     registry = HookRegistry.check_if_exists_or_initialize(module)
-    if name not in registry.hooks or not registry._hook_order or registry._hook_order[-1] == name:
+    if name not in registry.hooks:
         return
-    above = registry.hooks[registry._hook_order[registry._hook_order.index(name) + 1]]
-    registry.remove_hook(name, recurse=False)
-    restore_new_forward(module, above)
-    registry.register_hook(hook, name)
+    outside = [n for n in registry._hook_order if isinstance(registry.hooks[n], ContextParallelSplitHook)]
+    if registry._hook_order[-1 - len(outside) :] == [name, *outside]:
+        return
+    for lifted in (name, *outside):
+        _lift(module, registry, lifted)

@@ -39,6 +39,7 @@ from .config import FreqCaConfig
 from .families import family_for
 from .forecast import BandForecaster, forecast_position
 from .hook_order import move_to_top, restore_new_forward
+from .parallel import ContextParallelGroup, low_pass_shard
 from .schedule import is_full_step
 from .token_grid import CallInputReader, CallInputs
 from .trajectory import AutoContexts, Trajectory
@@ -61,8 +62,12 @@ class FreqCaContextStats:
         computed_steps (`int`): steps on which the block stack ran.
         predicted_steps (`int`): steps on which the block stack was skipped and its output forecast.
         full_steps (`list[int]`): the indices (within the generation) of the computed steps.
-        cache_bytes (`int`): the largest number of bytes the context's cache held.
+        cache_bytes (`int`): the largest number of bytes the context's cache held in this process. Under context
+            parallelism each rank caches only its shard of the image tokens, so this is one rank's cache: about
+            `1 / degree` of a single-process run's.
         restarts (`int`): how often an input change (shape, dtype, device, token grid) forced a restart.
+        gathered_bytes (`int`): under context parallelism with a band split, the bytes this rank received from the
+            other ranks to low-pass each image's whole grid (full steps only); `0` otherwise.
     """
 
     computed_steps: int = 0
@@ -70,6 +75,7 @@ class FreqCaContextStats:
     full_steps: list[int] = field(default_factory=list)
     cache_bytes: int = 0
     restarts: int = 0
+    gathered_bytes: int = 0
 
 
 @dataclass
@@ -83,6 +89,10 @@ class FreqCaStats:
             or `"freqca_auto_0"`, ... for pipelines that set no cache context), its generation.
         total_computed_steps (`int`): computed steps over the module's lifetime with FreqCa.
         total_predicted_steps (`int`): predicted steps over the same lifetime.
+        context_parallel_degree (`int`, defaults to `1`): the number of ranks that shared each image's tokens in the
+            most recent call (diffusers' context parallelism, `ring_degree * ulysses_degree`); `1` without it. The
+            byte counts are this rank's.
+        context_parallel_rank (`int`, defaults to `0`): this rank's index among them (its shard's index).
 
     Example:
         ```python
@@ -95,6 +105,8 @@ class FreqCaStats:
     contexts: dict[str, FreqCaContextStats]
     total_computed_steps: int
     total_predicted_steps: int
+    context_parallel_degree: int = 1
+    context_parallel_rank: int = 0
 
     @property
     def computed_steps(self) -> int:
@@ -108,7 +120,8 @@ class FreqCaStats:
 
     @property
     def cache_bytes(self) -> int:
-        """The largest cache held by each context of the most recent call, summed over the contexts (bytes)."""
+        """The largest cache held by each context of the most recent call, summed over the contexts (bytes, this
+        rank's under context parallelism)."""
         return sum(stats.cache_bytes for stats in self.contexts.values())
 
     def __str__(self) -> str:
@@ -116,6 +129,8 @@ class FreqCaStats:
             f"FreqCa, most recent call: {self.computed_steps} computed + {self.predicted_steps} predicted steps, "
             f"cache {self.cache_bytes / 2**20:.2f} MiB"
         ]
+        if self.context_parallel_degree > 1:
+            lines[0] += f" on rank {self.context_parallel_rank} of {self.context_parallel_degree} (context parallel)"
         for name, stats in self.contexts.items():
             lines.append(
                 f"  {name}: {stats.computed_steps} computed + {stats.predicted_steps} predicted, full steps "
@@ -142,7 +157,11 @@ class FreqCaState(BaseState):
         self.reset()
 
     def _low_pass(self, x: torch.Tensor) -> torch.Tensor:
-        return self.splitter.low_pass(x, self.layout)
+        if self.parallel is None:
+            return self.splitter.low_pass(x, self.layout)
+        # Context parallelism: `x` is this rank's shard; the split needs each image's whole grid (see `parallel`).
+        self.stats.gathered_bytes += x.element_size() * x.shape[0] * x.shape[2] * (self.layout.seq_len - x.shape[1])
+        return low_pass_shard(self.splitter, x, self.layout, self.parallel)
 
     def reset(self) -> None:
         self.trajectory = Trajectory()
@@ -150,6 +169,7 @@ class FreqCaState(BaseState):
         self.stats: FreqCaContextStats | None = None
         self.signature = None
         self.layout: TokenLayout | None = None
+        self.parallel: ContextParallelGroup | None = None
         self.step = -1
         self.last_full_step: int | None = None
         # Full steps still needed before forecasting again after a restart.
@@ -206,6 +226,9 @@ class FreqCaRuntime:
         self.current: FreqCaState | None = None
         self._new_call = True
         self._warned: set[str] = set()
+        # The context-parallel group of the current call (`None` without context parallelism), read at every call:
+        # `enable_parallelism` may come before or after FreqCa.
+        self.parallel: ContextParallelGroup | None = None
 
     def _warn_once(self, key: str, message: str) -> None:
         if key not in self._warned:
@@ -267,8 +290,8 @@ class FreqCaRuntime:
     def _signature(self, call: CallInputs, layout: TokenLayout | None):
         x = call.hidden_states
         if x is None:
-            return (None, layout)
-        return (tuple(x.shape), x.dtype, x.device, layout)
+            return (None, layout, self.parallel)
+        return (tuple(x.shape), x.dtype, x.device, layout, self.parallel)
 
     def _layout(self, call: CallInputs) -> TokenLayout | None:
         if not self.config.splits_bands or call.hidden_states is None or call.hidden_states.ndim != 3:
@@ -316,6 +339,7 @@ class FreqCaRuntime:
         Runs before every forward of the transformer: finds the call's cache context and generation, restarts the
         context when its inputs changed, and decides whether the block stack runs.
         """
+        self.parallel = ContextParallelGroup.from_module(module)
         call = self.reader.read(args, kwargs)
         name, context = self._context(call)
         step_index = context.step_index if context is not None else None
@@ -332,14 +356,17 @@ class FreqCaRuntime:
             state.last_full_step = None
             state.refill = min(self.config.disable_cache_before_step, self.config.forecast_order + 1)
             state.stats.restarts += 1
-        state.signature, state.layout = signature, layout
+        state.signature, state.layout, state.parallel = signature, layout, self.parallel
 
         repeated = call.time is not None and call.time == state.trajectory.last_time
         state.step = state.trajectory.advance(call.time, step_index)
         noise = self._noise_level(call, context)
         self._place(state, state.step, noise, repeated)
 
-        state.should_compute = state.refill > 0 or is_full_step(state.step, state.last_full_step, self.config)
+        should_compute = state.refill > 0 or is_full_step(state.step, state.last_full_step, self.config)
+        # Under context parallelism every rank must take the same decision (a rank that skips the blocks would leave
+        # the others waiting in attention collectives): the group computes when any rank wants to.
+        state.should_compute = should_compute if self.parallel is None else self.parallel.agree(should_compute)
         stats = state.stats
         if state.should_compute:
             state.refill = max(0, state.refill - 1)
@@ -526,8 +553,13 @@ def apply_freqca(module: torch.nn.Module, config: FreqCaConfig) -> None:
             The configuration.
 
     Raises:
-        `ValueError`: when `config` is not a `FreqCaConfig`, FreqCa is already applied, the module runs context
+        `ValueError`: when `config` is not a `FreqCaConfig`, FreqCa is already applied, the module runs tensor
             parallelism, or it has no block stack, no output head, or unregistered blocks.
+
+    Under diffusers' context parallelism (`module.enable_parallelism(config=ContextParallelConfig(...))`, before or
+    after this call) every rank takes the same decision at every call, forecasts and caches its own shard of the
+    image tokens, and gathers the shards on full steps only when the config splits bands (see
+    `diffusers_freqca.parallel` and docs/multi_gpu.md).
 
     Example:
         ```python
@@ -544,11 +576,8 @@ def apply_freqca(module: torch.nn.Module, config: FreqCaConfig) -> None:
         raise ValueError(f"`config` must be a FreqCaConfig, got {type(config).__name__}.")
     if getattr(module, "_freqca_runtime", None) is not None:
         raise ValueError("FreqCa is already applied to this module; call `remove_freqca(module)` first.")
-    if getattr(module, "_parallel_config", None) is not None:
-        raise ValueError(
-            "FreqCa does not support context parallelism: its band split needs each image's whole token grid, which "
-            "context parallelism shards across ranks."
-        )
+    # Refuses parallel set-ups FreqCa does not support (context parallelism is supported, also when enabled later).
+    ContextParallelGroup.from_module(module)
     blocks = find_block_stack(module)
     _check_blocks(blocks, module)
     family = family_for(type(module).__name__)
@@ -638,7 +667,15 @@ def get_freqca_stats(module: torch.nn.Module) -> FreqCaStats:
             full_steps=list(stats.full_steps),
             cache_bytes=stats.cache_bytes,
             restarts=stats.restarts,
+            gathered_bytes=stats.gathered_bytes,
         )
         for name, stats in runtime.stats.items()
     }
-    return FreqCaStats(contexts, runtime.total_computed_steps, runtime.total_predicted_steps)
+    parallel = runtime.parallel
+    return FreqCaStats(
+        contexts,
+        runtime.total_computed_steps,
+        runtime.total_predicted_steps,
+        context_parallel_degree=1 if parallel is None else parallel.degree,
+        context_parallel_rank=0 if parallel is None else parallel.rank,
+    )

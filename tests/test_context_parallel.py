@@ -1,0 +1,220 @@
+# Copyright 2026 The diffusers-freqca authors. All rights reserved.
+# Licensed under the Apache License, Version 2.0.
+"""FreqCa under diffusers' context parallelism equals FreqCa in one process, step by step.
+
+Two (and four) processes on the CPU with the gloo backend run tiny Flux and Qwen-Image transformers under Ulysses,
+ring and combined context parallelism, with and without a band split; the test process runs the same scenario alone.
+Every rank must produce the single-process outputs at every step, compute exactly the reference's full steps (no
+block runs on a predicted step, on any rank), cache its share of the image tokens and keep diffusers' split hooks
+outside FreqCa's. The workers start once per module (`cp_workers.WorkerPool`); see that module for the test-only
+shims that let diffusers 0.42.1 run ring attention and uneven shards on the CPU.
+
+The `multi_gpu` tests run the same comparisons with NCCL, one GPU per rank.
+"""
+
+import pytest
+import torch
+from cp_workers import Case, WorkerPool, run_case, run_pipeline_case, step_differences, tiny_transformer
+from diffusers.models._modeling_parallel import ParallelConfig, TensorParallelConfig
+
+from diffusers_freqca import FreqCaConfig
+from diffusers_freqca.parallel import ContextParallelGroup
+
+
+# Outputs are of order 1; plain context parallelism without FreqCa already differs from one process by ~5e-7.
+ATOL = 1e-5
+
+CASES = [
+    Case("flux", ulysses=2, decomposition="dct"),
+    Case("flux", ulysses=2, decomposition="none"),
+    Case("flux", ulysses=1, ring=2, decomposition="fft"),
+    Case("qwen", ulysses=2, decomposition="fft"),
+    Case("qwen", ulysses=1, ring=2, decomposition="dct"),
+    # FreqCa enabled before `enable_parallelism`: diffusers' split hooks land above FreqCa's and must stay there.
+    Case("qwen", ulysses=2, decomposition="dct", order="cache_first"),
+    # Shards that end in the middle of an image row (25 + 25 and 15 + 15 tokens).
+    Case("flux", ulysses=2, decomposition="dct", grid=(5, 10)),
+    Case("qwen", ulysses=1, ring=2, decomposition="fft", grid=(5, 6)),
+    # Uneven shards (32 + 31 tokens) with `ulysses_anything` / `ring_anything`.
+    Case("flux", ulysses=2, decomposition="dct", grid=(7, 9), anything=True),
+    Case("qwen", ulysses=1, ring=2, decomposition="fft", grid=(7, 9), anything=True),
+]
+
+LIFECYCLE_CASES = [
+    Case("flux", ulysses=2, decomposition="dct", scenario="cfg"),
+    Case("qwen", ulysses=1, ring=2, decomposition="fft", scenario="resolution"),
+    Case("flux", ulysses=1, ring=2, decomposition="dct", scenario="abort"),
+    Case("qwen", ulysses=2, decomposition="dct", scenario="abort"),
+    # Rank 1 alone asks for a full step at step 5: the vote makes every rank compute it (without it, the ranks
+    # would wait for each other in mismatched collectives until the process group times out).
+    Case("flux", ulysses=2, decomposition="fft", scenario="vote"),
+    Case("qwen", ulysses=1, ring=2, decomposition="none", scenario="vote", vote_rank=0),
+]
+
+CASES_2X2 = [
+    Case("flux", ulysses=2, ring=2, decomposition="dct"),
+    Case("qwen", ulysses=2, ring=2, decomposition="fft", scenario="cfg"),
+]
+
+
+@pytest.fixture(scope="module")
+def pool():
+    with WorkerPool(2) as workers:
+        yield workers
+
+
+@pytest.fixture(scope="module")
+def pool4():
+    with WorkerPool(4) as workers:
+        yield workers
+
+
+def _shard_lengths(case: Case, length: int) -> list[int]:
+    base, extra = divmod(length, case.degree)
+    return [base + (1 if rank < extra else 0) for rank in range(case.degree)]
+
+
+def assert_same_as_single_process(case: Case, reference: dict, ranks: list[dict]) -> None:
+    assert [result["rank"] for result in ranks] == list(range(case.degree))
+    for result in ranks:
+        rank = result["rank"]
+        differences = step_differences(reference["outputs"], result["outputs"])
+        assert max(differences) < ATOL, f"rank {rank}: per-step differences {differences}"
+        # The reference's full steps, on every rank: blocks run on exactly the same calls, none on predicted steps.
+        assert result["blocks_per_call"] == reference["blocks_per_call"], f"rank {rank}"
+        assert 0 in result["blocks_per_call"], "nothing was skipped"
+        assert set(result["blocks_per_call"]) == {0, result["num_blocks"]}
+        for stats, expected in zip(result["stats"], reference["stats"], strict=True):
+            assert stats.context_parallel_degree == case.degree and stats.context_parallel_rank == rank
+            assert expected.context_parallel_degree == 1
+            assert stats.contexts.keys() == expected.contexts.keys()
+            for name, context in stats.contexts.items():
+                single = expected.contexts[name]
+                assert context.full_steps == single.full_steps, f"rank {rank}, context {name}"
+                assert (context.computed_steps, context.predicted_steps, context.restarts) == (
+                    single.computed_steps,
+                    single.predicted_steps,
+                    single.restarts,
+                )
+                # Each rank caches its shard of the image tokens: its share of the single-process cache.
+                length = case.grid[0] * (case.grid[1] + (4 if case.scenario == "resolution" else 0))
+                share = _shard_lengths(case, length)[rank]
+                assert context.cache_bytes * length == single.cache_bytes * share, f"rank {rank}, context {name}"
+                # The shards are gathered for the band split only, and never in one process.
+                assert single.gathered_bytes == 0
+                assert (context.gathered_bytes > 0) == (case.decomposition != "none")
+    if case.model == "qwen":
+        # QwenImage splits the sequence on its first block: diffusers' split hooks stay outside FreqCa's.
+        for result in ranks:
+            assert result["hook_order"] == [
+                "freqca_leader_block_hook",
+                "cp_input---transformer_blocks.0",
+                "cp_input---transformer_blocks.*",
+            ]
+
+
+@pytest.mark.parametrize("case", CASES, ids=Case.label)
+def test_every_step_equals_the_single_process_run(pool, case):
+    reference = run_case(case, parallel=False)
+    assert_same_as_single_process(case, reference, pool.run(run_case, case))
+
+
+@pytest.mark.parametrize("case", LIFECYCLE_CASES, ids=Case.label)
+def test_contexts_restarts_aborts_and_votes_behave_as_in_one_process(pool, case):
+    reference = run_case(case, parallel=False)
+    ranks = pool.run(run_case, case)
+    assert_same_as_single_process(case, reference, ranks)
+    final = reference["stats"][-1]
+    if case.scenario == "cfg":
+        assert set(final.contexts) == {"cond", "uncond"}
+    if case.scenario == "resolution":
+        assert next(iter(final.contexts.values())).restarts == 1
+    if case.scenario == "abort":
+        # The aborted generation's statistics, then a fresh generation with the whole warm-up.
+        assert [stats.computed_steps for stats in reference["stats"]] == [4, 7]
+        assert next(iter(final.contexts.values())).full_steps[:3] == [0, 1, 2]
+    if case.scenario == "vote":
+        for result in ranks:
+            assert case.vote_step in next(iter(result["stats"][-1].contexts.values())).full_steps
+
+
+def test_pipeline_with_true_cfg_an_aborted_call_and_two_resolutions(pool):
+    case = Case("flux", ulysses=2, decomposition="dct", steps=10)
+    reference = run_pipeline_case(case, parallel=False)
+    ranks = pool.run(run_pipeline_case, case)
+    for result in ranks:
+        assert result["blocks_per_call"] == reference["blocks_per_call"]
+        for latents, expected in zip(result["latents"], reference["latents"], strict=True):
+            differences = step_differences(expected, latents)
+            assert max(differences) < ATOL, differences
+        for stats, expected in zip(result["stats"], reference["stats"], strict=True):
+            assert set(stats.contexts) == set(expected.contexts) == {"cond", "uncond"}
+            for name, context in stats.contexts.items():
+                assert context.full_steps == expected.contexts[name].full_steps
+                assert context.predicted_steps > 0
+                assert context.cache_bytes * 2 == expected.contexts[name].cache_bytes
+
+
+@pytest.mark.parametrize("case", CASES_2X2, ids=Case.label)
+def test_ulysses_and_ring_combined_on_four_processes(pool4, case):
+    reference = run_case(case, parallel=False)
+    assert_same_as_single_process(case, reference, pool4.run(run_case, case))
+
+
+# ---------------------------------------------------------------------------------------------------- in one process
+
+
+def _group(rank: int, degree: int, uneven: bool) -> ContextParallelGroup:
+    # Without a process group: only the arithmetic of shard lengths.
+    return ContextParallelGroup(group=None, rank=rank, degree=degree, uneven=uneven, vote_device=torch.device("cpu"))
+
+
+def test_shards_are_cut_as_diffusers_cuts_them():
+    sequence = torch.arange(63)
+    for degree in (2, 3, 4):
+        pieces = sequence.tensor_split(degree)
+        for rank in range(degree):
+            start, end = _group(rank, degree, uneven=True).shard_range(63)
+            assert torch.equal(sequence[start:end], pieces[rank])
+    for rank, piece in enumerate(torch.arange(64).chunk(4)):
+        start, end = _group(rank, 4, uneven=False).shard_range(64)
+        assert torch.equal(torch.arange(64)[start:end], piece)
+    with pytest.raises(ValueError, match="cannot be cut into 2 equal context-parallel shards"):
+        _group(0, 2, uneven=False).shard_range(63)
+
+
+def test_tensor_parallelism_and_unknown_parallel_configs_are_refused():
+    model = tiny_transformer("flux")
+    model._parallel_config = ParallelConfig(tensor_parallel_config=TensorParallelConfig(tp_degree=2))
+    with pytest.raises(ValueError, match="runs tensor parallelism"):
+        model.enable_cache(FreqCaConfig())
+    model._parallel_config = object()
+    with pytest.raises(ValueError, match="cannot read FluxTransformer2DModel's `_parallel_config`"):
+        model.enable_cache(FreqCaConfig())
+    assert not model.is_cache_enabled
+
+
+# ---------------------------------------------------------------------------------------------------- NCCL
+
+
+@pytest.fixture(scope="module")
+def nccl_pool():
+    with WorkerPool(2, backend="nccl") as workers:
+        yield workers
+
+
+@pytest.mark.multi_gpu
+@pytest.mark.parametrize("case", CASES + LIFECYCLE_CASES, ids=Case.label)
+def test_every_step_equals_the_single_process_run_multi_gpu(nccl_pool, case):
+    reference = run_case(case, parallel=False, device="cuda:0")
+    assert_same_as_single_process(case, reference, nccl_pool.run(run_case, case))
+
+
+@pytest.mark.multi_gpu
+def test_pipeline_multi_gpu(nccl_pool):
+    case = Case("flux", ulysses=2, decomposition="dct", steps=10)
+    reference = run_pipeline_case(case, parallel=False)
+    for result in nccl_pool.run(run_pipeline_case, case):
+        assert result["blocks_per_call"] == reference["blocks_per_call"]
+        for latents, expected in zip(result["latents"], reference["latents"], strict=True):
+            assert max(step_differences(expected, latents)) < 1e-4
