@@ -158,7 +158,8 @@ class _FixedInputReader:
         self.class_name = "meta transformer"
 
     def read(self, args: tuple, kwargs: dict) -> CallInputs:
-        return CallInputs(layout=self.layout, time=None)
+        # The model input still goes along: FreqCa keys a call's restart checks and band split on its shape.
+        return CallInputs(layout=self.layout, time=None, hidden_states=kwargs.get("hidden_states"))
 
 
 @contextlib.contextmanager
@@ -195,7 +196,9 @@ def freqca_tensors_per_context(config: FreqCaConfig) -> int:
 
     Example:
         ```python
-        >>> freqca_tensors_per_context(FreqCaConfig())  # low band order 0, high band order 2
+        >>> freqca_tensors_per_context(FreqCaConfig())  # no band split, order 1
+        2
+        >>> freqca_tensors_per_context(FreqCaConfig(decomposition="dct", low_freq_order=0, high_freq_order=2))
         3
         ```
     """

@@ -163,6 +163,37 @@ def spread_schedule(num_full: int, steps: int, warmup: int = 3) -> tuple[int, ..
     return tuple(range(warmup)) + tuple(warmup - 1 + round(gap * i) for i in range(1, num_full - warmup + 1))
 
 
+def power_schedule(interval: int, steps: int, power: float, warmup: int = 3) -> tuple[int, ...]:
+    r"""
+    The paper's number of full steps at `interval`, moved towards the start of the trajectory (`power > 1`): the `J`
+    full steps that the paper's even schedule places after the warm-up keep their number, and the `k`-th goes to
+    `warmup - 1 + round(J * interval * (k / J) ** power)` (kept distinct where rounding bunches them). Version 0.1
+    called this `schedule_power`; it is measured here as an explicit list of full steps.
+
+    Args:
+        interval (`int`): the cache interval N of the even schedule whose count is kept.
+        steps (`int`): number of denoising steps.
+        power (`float`): `1` is the even schedule; above 1 denser early, sparser late.
+        warmup (`int`, defaults to `3`): full steps at the start.
+
+    Returns:
+        `tuple[int, ...]`: the full steps.
+
+    Example:
+        ```python
+        >>> power_schedule(6, 50, 1.5)
+        (0, 1, 2, 4, 8, 14, 20, 27, 35, 44)
+        ```
+    """
+    count = len(range(warmup - 1 + interval, steps, interval)) if steps > warmup else 0
+    last = warmup - 1 + count * interval  # where the even schedule's last full step is
+    full = list(range(min(warmup, steps)))
+    for k in range(1, count + 1):
+        position = warmup - 1 + round(count * interval * (k / count) ** power)
+        full.append(min(max(position, full[-1] + 1), last - (count - k)))
+    return tuple(full)
+
+
 def freqca_methods(interval: int, steps: int, sweep: bool = True) -> list[Method]:
     r"""
     The FreqCa variants measured at one cache interval.
@@ -182,8 +213,12 @@ def freqca_methods(interval: int, steps: int, sweep: bool = True) -> list[Method
         ['FreqCa N=6 (paper: dct, hidden_states)', 'FreqCa N=6 residual']
         ```
     """
-    # The authors' recipe with the DCT split they use for FLUX (the tiny model's architecture).
-    paper = {**PAPER_RECIPE, "cache_interval": interval, "decomposition": "dct"}
+    # The authors' recipe with the DCT split they use for FLUX (the tiny model's architecture): an even schedule.
+    paper = {**PAPER_RECIPE, "cache_interval": interval, "first_interval": interval, "decomposition": "dct"}
+
+    def fixed(full: tuple[int, ...]) -> dict[str, Any]:
+        # Exactly these full steps: no interval ever elapses within the run.
+        return {"cache_interval": steps, "first_interval": steps, "full_compute_steps": full}
 
     def make(label: str, **changes: Any) -> Method:
         return Method(f"FreqCa N={interval} {label}", "FreqCa", FreqCaConfig(**{**paper, **changes}), target=interval)
@@ -196,20 +231,20 @@ def freqca_methods(interval: int, steps: int, sweep: bool = True) -> list[Method
         return methods
     num_full = len(full_steps(steps, FreqCaConfig(**paper)))
     end = spread_schedule(num_full, steps)
-    # The schedule matters most (see docs/benchmarks.md): the variants are measured on the front-loaded schedule
-    # (schedule_power 1.5) and, for the forecast orders, also on the paper's even one.
-    front = {"crf_form": "residual", "schedule_power": 1.5, "num_inference_steps": steps}
+    # The schedule matters most (see docs/benchmarks.md): the variants are measured on a front-loaded schedule with the
+    # paper's number of full steps (`power_schedule`, power 1.5) and, for the forecast orders, also on the even one.
+    front = {"crf_form": "residual", **fixed(power_schedule(interval, steps, 1.5))}
     methods += [
-        make("residual, ends on a full step", crf_form="residual", cache_interval=steps, full_compute_steps=end),
-        make("residual, schedule_power 1.25", crf_form="residual", schedule_power=1.25, num_inference_steps=steps),
-        make("residual, schedule_power 2", crf_form="residual", schedule_power=2.0, num_inference_steps=steps),
+        make("residual, ends on a full step", crf_form="residual", **fixed(end)),
+        make("residual, schedule_power 1.25", crf_form="residual", **fixed(power_schedule(interval, steps, 1.25))),
+        make("residual, schedule_power 2", crf_form="residual", **fixed(power_schedule(interval, steps, 2.0))),
         make("residual, no band split, order 1", crf_form="residual", decomposition="none", high_freq_order=1),
         make("residual, no band split, order 0", crf_form="residual", decomposition="none", high_freq_order=0),
         make("power 1.5, residual (dct, low 0, high 2)", **front),
         make("power 1.5, hidden_states", **{**front, "crf_form": "hidden_states"}),
         make("power 1.5, fft", **front, decomposition="fft"),
         make("power 1.5, taylor", **front, predictor="taylor"),
-        make("power 1.5, timestep spacing", **front, spacing="timestep"),
+        make("power 1.5, sigma spacing", **front, spacing="sigma"),
         make("power 1.5, low 0, high 1", **front, high_freq_order=1),
         make("power 1.5, low 1, high 2", **front, low_freq_order=1),
         make("power 1.5, no band split, order 2", **front, decomposition="none"),
@@ -223,13 +258,13 @@ def freqca_methods(interval: int, steps: int, sweep: bool = True) -> list[Method
         ),  # fmt: skip
         make(
             "power 2, no band split, order 1",
-            **{**front, "schedule_power": 2.0},
+            **{**front, **fixed(power_schedule(interval, steps, 2.0))},
             decomposition="none",
             high_freq_order=1,
         ),  # fmt: skip
         make(
             "power 1.25, no band split, order 1",
-            **{**front, "schedule_power": 1.25},
+            **{**front, **fixed(power_schedule(interval, steps, 1.25))},
             decomposition="none",
             high_freq_order=1,
         ),  # fmt: skip
@@ -661,7 +696,17 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-__all__ = ["Benchmark", "MacCounter", "Method", "Result", "freqca_methods", "main", "run", "spread_schedule"]
+__all__ = [
+    "Benchmark",
+    "MacCounter",
+    "Method",
+    "Result",
+    "freqca_methods",
+    "main",
+    "power_schedule",
+    "run",
+    "spread_schedule",
+]
 
 
 if __name__ == "__main__":

@@ -273,6 +273,8 @@ def with_interval(config, interval: int | None, **changes: Any):
     """
     if interval is not None:
         changes["cache_interval"] = interval
+        if config.first_interval == config.cache_interval:  # the paper's even schedule stays even
+            changes.setdefault("first_interval", interval)
     return dataclasses.replace(config, **changes)
 
 

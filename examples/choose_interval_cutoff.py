@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         cases = [{"prompt": p, "height": args.height, "width": args.width, "guidance_scale": 3.5} for p in args.prompt]
     place(pipe, args, device)
 
-    preset = FreqCaConfig.from_preset("flux.1-dev", args.setting, num_inference_steps=args.steps)
+    preset = FreqCaConfig.from_preset("flux.1-dev", args.setting)
     if not preset.splits_bands:
         print(f"note: the {args.setting!r} preset does not split bands: every cut-off gives the same images.")
     combinations = [(interval, cutoff) for interval in args.interval for cutoff in args.cutoff]

@@ -140,12 +140,10 @@ def main(argv: list[str] | None = None) -> int:
             inputs.update(negative_prompt=args.negative_prompt, true_cfg_scale=args.true_cfg_scale)
     place(pipe, args, device)
 
-    # The recommended FLUX.1-Kontext-dev settings (full steps placed early, a first-order forecast; FreqCa reads the
-    # target and reference token grids separately), re-planned for the steps run, with the interval from the command
-    # line.
-    config = with_interval(
-        FreqCaConfig.from_preset("flux.1-kontext-dev", "balanced", num_inference_steps=args.steps), args.interval
-    )
+    # The recommended FLUX.1-Kontext-dev settings (the defaults: a first-order forecast, the first full step half an
+    # interval after the warm-up; FreqCa reads the target and reference token grids separately), with the interval
+    # from the command line.
+    config = with_interval(FreqCaConfig.from_preset("flux.1-kontext-dev", "balanced"), args.interval)
     result = compare(pipe, inputs, config, args)
     save_images(result, args.output)
     return 0

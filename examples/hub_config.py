@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         config = FreqCaConfig.from_pretrained(args.from_hub)
         print(f"loaded the FreqCa config of {args.from_hub}")
     else:
-        config = FreqCaConfig.from_preset(args.preset, args.setting, num_inference_steps=args.steps)
+        config = FreqCaConfig.from_preset(args.preset, args.setting)
         print(f"preset {args.preset!r} / {args.setting!r}")
     config = with_interval(config, args.interval)
 

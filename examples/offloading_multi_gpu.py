@@ -292,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     pipe.set_progress_bar_config(disable=True)
     steps = args.steps or (20 if args.tiny else 50)
     inputs = {**inputs, "num_inference_steps": steps}
-    config = FreqCaConfig.from_preset("flux.1-dev", "balanced", num_inference_steps=steps)
+    config = FreqCaConfig.from_preset("flux.1-dev", "balanced")
     config = FreqCaConfig.from_dict({**config.to_dict(), "cache_interval": args.cache_interval})
     use_freqca = not args.no_freqca and not args.compare
 

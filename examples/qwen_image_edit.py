@@ -117,10 +117,10 @@ def main(argv: list[str] | None = None) -> int:
         preset = "qwen-image-edit-2509" if plus else "qwen-image-edit"
     place(pipe, args, device)
 
-    # The recommended Qwen-Image-Edit settings (full steps placed early, a first-order forecast; FreqCa reads the
-    # target and reference token grids separately), re-planned for the steps run, with the interval from the command
-    # line.
-    config = with_interval(FreqCaConfig.from_preset(preset, "balanced", num_inference_steps=args.steps), args.interval)
+    # The recommended Qwen-Image-Edit settings (the defaults: a first-order forecast, the first full step half an
+    # interval after the warm-up; FreqCa reads the target and reference token grids separately), with the interval
+    # from the command line.
+    config = with_interval(FreqCaConfig.from_preset(preset, "balanced"), args.interval)
     result = compare(pipe, inputs, config, args)
     save_images(result, args.output)
     return 0

@@ -29,8 +29,25 @@ def test_spread_schedule_ends_on_the_last_step(num_full, steps):
     schedule = quality.spread_schedule(num_full, steps)
     assert len(schedule) == num_full and schedule[:3] == (0, 1, 2) and schedule[-1] == steps - 1
     assert list(schedule) == sorted(set(schedule))
-    config = FreqCaConfig(cache_interval=steps, full_compute_steps=schedule)
+    config = FreqCaConfig(cache_interval=steps, first_interval=steps, full_compute_steps=schedule)
     assert full_steps(steps, config) == list(schedule)
+
+
+@parameterized.expand([(6, 50, 1.5), (9, 50, 1.5), (6, 50, 2.0), (6, 28, 1.25), (4, 30, 3.0), (6, 50, 0.5)])
+def test_power_schedule_moves_full_steps_but_keeps_their_number(interval, steps, power):
+    even = full_steps(steps, FreqCaConfig(cache_interval=interval, first_interval=interval))
+    moved = quality.power_schedule(interval, steps, power)
+    assert len(moved) == len(even) and moved[:3] == (0, 1, 2) and moved[-1] == even[-1]
+    assert list(moved) == sorted(set(moved))
+    # Independent formula where rounding does not bunch positions: 2 + round(J * N * (k / J) ** power).
+    after = len(even) - 3
+    expected = [2 + round(after * interval * (k / after) ** power) for k in range(1, after + 1)]
+    if all(b > a for a, b in zip([2, *expected], expected)):
+        assert list(moved[3:]) == expected
+    if power > 1:
+        assert moved[3] <= even[3]
+    config = FreqCaConfig(cache_interval=steps, first_interval=steps, full_compute_steps=moved)
+    assert full_steps(steps, config) == list(moved)
 
 
 def test_the_first_variant_is_the_papers_recipe():
@@ -39,7 +56,7 @@ def test_the_first_variant_is_the_papers_recipe():
 
 
 def test_freqca_variants_match_the_papers_compute():
-    # Every variant except the schedule ones keeps the paper's full steps, so they compare at equal compute.
+    # Every variant keeps the paper's number of full steps, so they compare at equal compute.
     for method in quality.freqca_methods(6, 50):
         assert len(full_steps(50, method.config)) == 10, method.name
 
@@ -58,7 +75,7 @@ def test_quick_run_counts_compute_and_measures_against_the_full_run(quick_result
     names = [r["name"] for r in results]
     assert names == ["FreqCa N=3 (paper: dct, hidden_states)", "FreqCa N=3 residual"]
     for result in results:
-        # --quick: 12 steps, N=3 -> full steps 0, 1, 2, 5, 8, 11; the MAC count sees the same 6 evaluations
+        # --quick: 12 steps, the paper's N=3 -> full steps 0, 1, 2, 5, 8, 11; the MAC count sees the same 6 evaluations
         # (plus the output head's share on the 6 predicted steps).
         assert result["block_stack_evaluations"] == 6
         assert 6.0 < result["evaluations"] < 6.5

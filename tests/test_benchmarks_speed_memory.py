@@ -76,13 +76,18 @@ def test_cache_memory_matches_counts_from_shapes(_, name, height, width, batch):
     assert ratios["layer-wise, order 2"] == pytest.approx(caches["FreqCa"].bytes / caches["layer-wise, order 2"].bytes)
 
 
+PAPER_ORDERS = {"decomposition": "dct", "low_freq_order": 0, "high_freq_order": 2}
+
+
 @parameterized.expand(
     [
-        ("paper", FreqCaConfig(), 3),
-        ("low_order_1", FreqCaConfig(low_freq_order=1), 4),
-        ("no_split", FreqCaConfig(decomposition="none"), 3),
+        # The last value, plus one divided difference per order of each forecast band.
+        ("default", FreqCaConfig(), 2),
+        ("paper", FreqCaConfig(**PAPER_ORDERS), 3),
+        ("low_order_1", FreqCaConfig(**{**PAPER_ORDERS, "low_freq_order": 1}), 4),
+        ("no_split", FreqCaConfig(**{**PAPER_ORDERS, "decomposition": "none"}), 3),
         ("first_order", FreqCaConfig(decomposition="none", high_freq_order=1), 2),
-        ("float32_cache", FreqCaConfig(cache_dtype=torch.float32), 3),
+        ("float32_cache", FreqCaConfig(**PAPER_ORDERS, cache_dtype=torch.float32), 3),
     ]
 )
 def test_freqca_bytes_follow_its_config(_, config, tensors):

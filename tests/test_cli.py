@@ -155,8 +155,12 @@ def test_presets_table(capsys):
     lines = out.splitlines()
     assert lines[0].split()[:7] == ["model", "setting", "N", "split", "cached", "steps", "evaluations"]
     flux_fast = next(line for line in lines if line.split()[:2] == ["flux.1-dev", "fast"])
-    assert flux_fast.split()[2:7] == ["9", "dct", "hidden_states", "50", "8"]
+    # FreqCaConfig(cache_interval=9): no band split; full steps 0, 1, 2, 7, 16, 25, 34, 43 of 50.
+    assert flux_fast.split()[2:7] == ["9", "none", "hidden_states", "50", "8"]
     assert "(6.25x fewer)" in flux_fast
+    flux_paper = next(line for line in lines if line.split()[:2] == ["flux.1-dev", "paper"])
+    # The authors' recipe: DCT split, full steps 0, 1, 2, 8, 14, ..., 44 of 50.
+    assert flux_paper.split()[2:7] == ["6", "dct", "hidden_states", "50", "10"]
     assert len([line for line in lines if line.split()[:1] and line.split()[0] in MODELS]) == len(MODELS) * 4
     assert "flux.1-schnell" in out  # the refused model is explained
 
@@ -205,7 +209,8 @@ def test_card_section_content():
     )
     assert 'DiffusionPipeline.from_pretrained("black-forest-labs/FLUX.1-dev"' in section
     assert 'FreqCaConfig.from_pretrained("me/model")' in section
-    assert "| Transformer evaluations | 10 of 50 per denoising pass (5.00x fewer" in section
+    # The balanced preset at 50 steps: full steps 0, 1, 2, 5, 11, 17, 23, 29, 35, 41, 47.
+    assert "| Transformer evaluations | 11 of 50 per denoising pass (4.55x fewer" in section
     assert "| End-to-end speed-up | 3.91x |" in section
     assert "| PSNR (dB) | 31.23 |" in section and "| LPIPS | 0.0812 |" in section
     assert "| Measured on | 1x H100 80GB, bf16 |" in section
@@ -214,7 +219,8 @@ def test_card_section_content():
 
 def test_card_section_without_measurements_says_so():
     section = card_section(FreqCaConfig(cache_interval=9), "me/model", num_inference_steps=28)
-    assert "| Transformer evaluations | 5 of 28 per denoising pass (5.60x fewer" in section
+    # N=9 at 28 steps: full steps 0, 1, 2, 7, 16, 25.
+    assert "| Transformer evaluations | 6 of 28 per denoising pass (4.67x fewer" in section
     assert "| Speed and quality | not measured yet |" in section
     assert "Measured on" not in section
 

@@ -42,7 +42,9 @@ def test_printed_schedules_are_the_codes():
 def test_quickstart_stats_show_the_presets_schedule():
     text = _text(REPO_ROOT / "docs" / "quickstart.md")
     expected = full_steps(50, FreqCaConfig.from_preset("flux.1-dev", "balanced"))
-    assert f"full_steps={expected}" in text
+    # As `print(get_freqca_stats(...))` writes it.
+    assert f"{len(expected)} computed + {50 - len(expected)} predicted steps" in text
+    assert f"cond: {len(expected)} computed + {50 - len(expected)} predicted, full steps {expected}" in text
 
 
 def test_the_hub_tutorials_config_file_is_what_save_pretrained_writes():

@@ -3,6 +3,8 @@
 """Model-level behaviour of FreqCa on FluxTransformer2DModel and QwenImageTransformer2DModel: the checks diffusers
 runs for its own caches, plus FreqCa's skipping, forecasting, restarts and statistics."""
 
+import math
+
 import pytest
 import torch
 from diffusers.hooks import FirstBlockCacheConfig, HookRegistry, TaylorSeerCacheConfig
@@ -187,9 +189,11 @@ def test_without_cache_context_uses_automatic_contexts(name):
     with torch.no_grad():
         outputs = []
         for t in timesteps(9):
-            # Two calls per timestep and no cache_context, like FluxKontextPipeline with true CFG.
-            outputs.append(tiny.model(**tiny.make_inputs(1, 6, 8, t))[0])
-            tiny.model(**tiny.make_inputs(1, 6, 8, t))
+            # Two calls per timestep on the same model input and no cache_context, like FluxKontextPipeline with true
+            # CFG: the second call is the other branch of the same step.
+            inputs = tiny.make_inputs(1, 6, 8, t)
+            outputs.append(tiny.model(**inputs)[0])
+            tiny.model(**inputs)
     stats = get_freqca_stats(tiny.model).contexts
     assert set(stats) == {"freqca_auto_0", "freqca_auto_1"}
     assert stats["freqca_auto_0"].full_steps == stats["freqca_auto_1"].full_steps == full_steps(9, config)
@@ -202,32 +206,41 @@ def test_forecast_goes_through_output_head_with_current_conditioning():
     # model output of a predicted step is proj_out(norm_out(crf, temb of the *current* step)).
     tiny = TINY_MODELS["flux"]()
     model = tiny.model
-    captured = []
+    captured, head_inputs = [], []
     handle = blocks(model)[-1].register_forward_hook(lambda m, a, out: captured.append(out[1].clone()))
+    # The head's layer norm sees what FreqCa hands the head: the recorded CRF, or the forecast one.
+    head = model.norm_out.norm.register_forward_pre_hook(lambda m, a: head_inputs.append(a[0].clone()))
     model.enable_cache(FreqCaConfig(cache_interval=5, low_freq_order=0, high_freq_order=0, crf_form="hidden_states"))
     times = timesteps(6)
     outputs = run_steps(tiny, times=times)
-    handle.remove()
-    last_full_crf = captured[2]  # step 2 is the last warm-up step
+    handle.remove(), head.remove()
+    # Full steps 0, 1, 2, then 2 + ceil(5 / 2) = 5: steps 3 and 4 are predicted from step 2, the last warm-up step.
+    assert get_freqca_stats(model).contexts["cond"].full_steps == [0, 1, 2, 5]
+    last_full_crf = captured[2]
     with torch.no_grad():
         inputs = tiny.make_inputs(1, 6, 8, times[4])
         temb = model.time_text_embed(inputs["timestep"] * 1000, inputs["pooled_projections"])
         expected = model.proj_out(model.norm_out(last_full_crf, temb))
     torch.testing.assert_close(outputs[4], expected, atol=1e-6, rtol=1e-6)
-    torch.testing.assert_close(captured[4], last_full_crf)
+    torch.testing.assert_close(head_inputs[4], last_full_crf)
+    torch.testing.assert_close(head_inputs[3], last_full_crf)
+    # On the predicted steps the blocks passed their inputs through: the stack's output is not the CRF.
+    assert not torch.allclose(captured[4], last_full_crf)
 
 
 def test_residual_form_adds_the_current_stack_input():
     tiny = TINY_MODELS["flux"]()
     model = tiny.model
-    stack_inputs, stack_outputs = [], []
+    stack_inputs, head_inputs = [], []
     h1 = blocks(model)[0].register_forward_pre_hook(lambda m, a, k: stack_inputs.append(k["hidden_states"].clone()),
                                                     with_kwargs=True)  # fmt: skip
-    h2 = blocks(model)[-1].register_forward_hook(lambda m, a, out: stack_outputs.append(out[1].clone()))
+    h2 = model.norm_out.norm.register_forward_pre_hook(lambda m, a: head_inputs.append(a[0].clone()))
     model.enable_cache(FreqCaConfig(cache_interval=5, low_freq_order=0, high_freq_order=0, crf_form="residual"))
     run_steps(tiny, times=timesteps(6))
     h1.remove(), h2.remove()
-    torch.testing.assert_close(stack_outputs[4], stack_outputs[2] - stack_inputs[2] + stack_inputs[4])
+    # Step 4 is predicted from step 2 (full steps 0, 1, 2, 5): step 2's residual on top of step 4's stack input.
+    torch.testing.assert_close(head_inputs[4], head_inputs[2] - stack_inputs[2] + stack_inputs[4])
+    assert not torch.allclose(head_inputs[4], head_inputs[2])
 
 
 def test_other_configs_still_go_to_diffusers():
@@ -278,7 +291,7 @@ def test_apply_freqca_errors():
             super().__init__()
             self.blocks = torch.nn.ModuleList([Block()])
 
-    with pytest.raises(ValueError, match="not registered in diffusers' TransformerBlockRegistry"):
+    with pytest.raises(ValueError, match="nor diffusers' TransformerBlockRegistry has it"):
         apply_freqca(Model(), FreqCaConfig())
 
 
@@ -286,7 +299,8 @@ def test_unknown_grid_warns_once_and_falls_back_or_raises(caplog):
     tiny = TINY_MODELS["flux"]()
     inputs = tiny.make_inputs(1, 6, 8, 1.0)
     inputs["img_ids"] = inputs["img_ids"][torch.randperm(48, generator=torch.Generator().manual_seed(0))]
-    tiny.model.enable_cache(FreqCaConfig(cache_interval=2))
+    split = {"decomposition": "dct", "low_freq_order": 0, "high_freq_order": 2}  # a band split needs the grid
+    tiny.model.enable_cache(FreqCaConfig(cache_interval=2, **split))
     with torch.no_grad(), tiny.model.cache_context("cond"):
         for t in timesteps(5):
             tiny.model(**{**inputs, "timestep": torch.tensor([t])})
@@ -294,20 +308,37 @@ def test_unknown_grid_warns_once_and_falls_back_or_raises(caplog):
     assert runtime.state_manager.get_state_for("cond").layout.segments[0].height == 1
     assert len(runtime._warned) == 1
     tiny.model.disable_cache()
-    tiny.model.enable_cache(FreqCaConfig(grid_fallback="error"))
+    tiny.model.enable_cache(FreqCaConfig(grid_fallback="error", **split))
     with torch.no_grad(), tiny.model.cache_context("cond"), pytest.raises(ValueError, match="grid_fallback='error'"):
         tiny.model(**inputs)
 
 
-@parameterized.expand([("timestep",), ("step",)])
+def _log_snr(sigma: float) -> float:
+    return math.log((1.0 - sigma + 0.05) / (sigma + 0.05))
+
+
+@parameterized.expand([("log_snr",), ("sigma",), ("step",)])
 def test_spacing_modes_run_and_track_positions(spacing):
     tiny = TINY_MODELS["qwen"]()
-    tiny.model.enable_cache(FreqCaConfig(cache_interval=3, spacing=spacing))
-    outputs = run_steps(tiny, num_steps=8)
+    # Order 2, so that the forecaster keeps three points: full steps 0, 1, 2, 4, 7 -> 7, 4 and 2.
+    tiny.model.enable_cache(FreqCaConfig(cache_interval=3, spacing=spacing, high_freq_order=2))
+    times = timesteps(8)
+    runtime = tiny.model._freqca_runtime
+    forecaster = []
+    original = runtime.forecast
+
+    def recording_forecast(like):
+        forecaster.append(list(runtime.current.forecaster.times))
+        return original(like)
+
+    runtime.forecast = recording_forecast
+    outputs = run_steps(tiny, times=times)
     assert all(torch.isfinite(o).all() for o in outputs)
-    forecaster = tiny.model._freqca_runtime.state_manager.get_state_for("cond").forecaster
-    expected = [-t for t in timesteps(8)] if spacing == "timestep" else list(range(8))
-    assert forecaster.times == [expected[s] for s in (5, 2, 1)]  # full steps 0, 1, 2, 5
+    # The tiny Qwen model gets sigma itself as its timestep (as QwenImagePipeline passes t / 1000).
+    position = {"log_snr": _log_snr, "sigma": lambda sigma: -sigma, "step": None}[spacing]
+    expected = list(range(8)) if position is None else [position(t) for t in times]
+    # Predicted steps 3 and 5, 6: forecast from the stored full steps (most recent first).
+    assert forecaster == [[expected[s] for s in full] for full in ((2, 1, 0), (4, 2, 1), (4, 2, 1))]
 
 
 def test_registry_order_keeps_freqca_outermost():
@@ -354,20 +385,3 @@ def test_torch_compile_gives_the_eager_results(mode):
     for a, b in zip(eager, compiled):
         torch.testing.assert_close(a, b)
     assert get_freqca_stats(tiny.model).contexts["cond"].full_steps == full_steps(8, FreqCaConfig(cache_interval=3))
-
-
-def test_planned_schedule_warns_once_when_the_run_length_differs():
-    tiny = TINY_MODELS["flux"]()
-    config = FreqCaConfig(cache_interval=3, schedule_power=1.5, num_inference_steps=10)
-    tiny.model.enable_cache(config)
-    runtime = tiny.model._freqca_runtime
-    # A run of the planned length: no warning, the planned full steps.
-    run_steps(tiny, num_steps=10)
-    assert runtime._warned == set()
-    assert get_freqca_stats(tiny.model).contexts["cond"].full_steps == full_steps(10, config)
-    # A shorter run is noticed when the next generation starts; a longer one as soon as it passes the plan.
-    run_steps(tiny, num_steps=6)
-    run_steps(tiny, num_steps=12)
-    assert runtime._warned == {"short-run", "long-run"}
-    assert get_freqca_stats(tiny.model).contexts["cond"].full_steps == full_steps(12, config)
-    tiny.model.disable_cache()

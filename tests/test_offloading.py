@@ -39,8 +39,9 @@ from diffusers_freqca import FreqCaConfig, get_freqca_stats
 from diffusers_freqca.hooks import _FREQCA_HOOK_NAMES
 
 
-# 12 steps with cache_interval=3: full steps 0, 1, 2, 5, 8, 11; the other 6 are predicted.
+# 12 steps with cache_interval=3: full steps 0, 1, 2, then 2 + ceil(3 / 2) = 4, 7, 10; the other 6 are predicted.
 CONFIG = {"cache_interval": 3}
+FULL_STEPS = [0, 1, 2, 4, 7, 10]
 SEEDS = (0, 1)  # two consecutive calls with different noise
 ORDERS = ("before", "after")  # enable_cache before / after the placement is set up
 CPU = torch.device("cpu")
@@ -152,13 +153,14 @@ def _reference(pipeline_name: str, lora: bool = False):
 
 
 def _assert_freqca_intact(transformer) -> None:
-    """FreqCa's hooks are still applied, outermost on every block, with their own forward in place."""
+    """FreqCa's hooks are still applied, outermost on every block and on the output head, with their own forward in
+    place."""
     runtime = transformer._freqca_runtime
     assert runtime is not None and transformer.is_cache_enabled
     assert runtime.pre_hook_handle.id in transformer._forward_pre_hooks
     blocks = transformer_blocks(transformer)
-    assert [block for block, _, _ in runtime.hooked_blocks] == blocks
-    for block, name, hook in runtime.hooked_blocks:
+    assert [module for module, _, _ in runtime.hooked] == [*blocks, transformer.norm_out]
+    for block, name, hook in runtime.hooked:
         assert name in _FREQCA_HOOK_NAMES and block._diffusers_hook.hooks[name] is hook
         forward = hook.fn_ref.forward
         assert isinstance(forward, functools.partial) and forward.func == hook.new_forward
@@ -256,7 +258,7 @@ def test_reference_is_really_cached(pipeline_name):
     # Guards the comparisons below: were FreqCa silently dropped by a placement, its output would differ.
     uncached, outputs, stats = _reference(pipeline_name)
     assert (outputs[0] - uncached).abs().max() > 1e-4
-    assert stats == [{"cond": (6, 6, [0, 1, 2, 5, 8, 11])}] * 2
+    assert stats == [{"cond": (6, 6, FULL_STEPS)}] * 2
 
 
 @parameterized.expand(
@@ -331,7 +333,7 @@ def test_predicted_steps_onload_no_block_weights(placement, order):
         full_steps = [list(range(num_steps))] * len(SEEDS)  # without FreqCa every step loads every block
     else:
         full_steps = [call_stats["cond"][2] for call_stats in stats]
-        assert full_steps == [[0, 1, 2, 5, 8, 11]] * len(SEEDS)
+        assert full_steps == [FULL_STEPS] * len(SEEDS)
     assert counter.block_tensors == _expected_onloads(full_steps, num_steps, per_full_step)
     if placement == "device_map_cpu_disk":
         # accelerate also hooks every block itself, to move its inputs to its device. Enabled after the dispatch,

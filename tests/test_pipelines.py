@@ -3,8 +3,8 @@
 """FreqCa inside real diffusers pipelines: FluxPipeline, FluxKontextPipeline, QwenImagePipeline and
 QwenImageEditPipeline, with tiny random components (see `tiny_pipelines.py`).
 
-All comparisons are on the denoised latents. With 12 steps and `cache_interval=3` the full steps are 0, 1, 2, 5, 8
-and 11, so half of the transformer calls are predicted.
+All comparisons are on the denoised latents. With 12 steps and `cache_interval=3` the full steps are 0, 1, 2, 4, 7
+and 10, so half of the transformer calls are predicted.
 """
 
 import functools
@@ -244,14 +244,14 @@ def test_consecutive_and_interrupted_calls(name, cfg):
     assert torch.equal(first, second)
 
     def interrupt(pipe, step, timestep, callback_kwargs):
-        if step == 4:  # a predicted step: the forecast history is left half-way through the trajectory
+        if step == 5:  # a predicted step: the forecast history is left half-way through the trajectory
             raise _Interrupted
         return callback_kwargs
 
     with pytest.raises(_Interrupted):
         _call(pipe, inputs, cfg, callback_on_step_end=interrupt)
     assert runtime.state_manager._state_cache != {}, "an interrupted call leaves its state behind"
-    # The next call starts again at the highest timestep: FreqCa sees the jump and restarts every context.
+    # The next call's denoising loop starts with a fresh state in every context (the progress-bar hook).
     after = _call(pipe, inputs, cfg)
     assert torch.equal(after, first)
     schedule = full_steps(NUM_INFERENCE_STEPS, config)
@@ -280,23 +280,24 @@ def test_resolution_change_between_calls(name):
 @parameterized.expand(PIPELINES)
 def test_token_layout_read_from_pipeline_call(name):
     pipe, inputs = build_tiny_pipeline(name)
-    pipe.transformer.enable_cache(_config(name))
+    # Different band orders, so that the band split (and with it the layout) is needed.
+    pipe.transformer.enable_cache(_config(name, low_freq_order=0, high_freq_order=2))
     runtime = pipe.transformer._freqca_runtime
     read_layouts, state_layouts = [], []
-    read, begin_step = runtime.reader.read, runtime.begin_step
+    read, layout_of = runtime.reader.read, runtime._layout
 
     def recording_read(args, kwargs):
         call = read(args, kwargs)
         read_layouts.append(call.layout)
         return call
 
-    def recording_begin_step(hidden_states):
-        state = begin_step(hidden_states)
-        state_layouts.append(state.layout)
-        return state
+    def recording_layout(call):
+        layout = layout_of(call)
+        state_layouts.append(layout)
+        return layout
 
     runtime.reader.read = recording_read
-    runtime.begin_step = recording_begin_step
+    runtime._layout = recording_layout
     _call(pipe, inputs)
 
     # One token per (2 * vae_scale_factor) pixels along each axis: the VAE's down-sampling, then 2x2 packing.

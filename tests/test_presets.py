@@ -3,6 +3,7 @@
 """The preset table: the paper's values, lookups, refusals, the listed numbers, and presets driving real pipelines."""
 
 import json
+import math
 
 import pytest
 from parameterized import parameterized
@@ -20,10 +21,23 @@ def paper_schedule(num_steps: int, interval: int, warmup: int = 3) -> list[int]:
     return [s for s in range(num_steps) if s < warmup or (s - (warmup - 1)) % interval == 0]
 
 
+def default_schedule(num_steps: int, interval: int, warmup: int = 3) -> list[int]:
+    # The same for `FreqCaConfig()`'s schedule: the first full step ceil(N / 2) after the warm-up, then every N.
+    start = warmup - 1 + math.ceil(interval / 2)
+    return [s for s in range(num_steps) if s < warmup or (s >= start and (s - start) % interval == 0)]
+
+
+def preset_schedule(setting: str, num_steps: int, interval: int) -> list[int]:
+    return (paper_schedule if setting.startswith("paper") else default_schedule)(num_steps, interval)
+
+
 def test_independent_schedule_matches_the_paper_counts():
     # The paper: 50 steps, N=6 -> 10 full steps (5.0x); N=9 -> 8 full steps (6.25x).
     assert paper_schedule(50, 6) == [0, 1, 2, 8, 14, 20, 26, 32, 38, 44]
     assert len(paper_schedule(50, 9)) == 8
+    # The defaults: half an interval to the first full step, so one more at N=6 (11) and as many at N=9 (8).
+    assert default_schedule(50, 6) == [0, 1, 2, 5, 11, 17, 23, 29, 35, 41, 47]
+    assert default_schedule(50, 9) == [0, 1, 2, 7, 16, 25, 34, 43]
 
 
 @parameterized.expand(
@@ -35,6 +49,7 @@ def test_paper_settings_are_the_papers(model, setting, interval):
     assert config == FreqCaConfig(
         cache_interval=interval,
         disable_cache_before_step=3,
+        first_interval=interval,
         disable_cache_after_step=None,
         full_compute_steps=None,
         decomposition=expected_split,
@@ -50,12 +65,13 @@ def test_paper_settings_are_the_papers(model, setting, interval):
     preset = get_preset(model, setting)
     assert preset.num_inference_steps == 50
     assert preset.source.startswith(f"paper: N={interval}")
+    assert full_steps(50, config) == paper_schedule(50, interval)
 
 
-@parameterized.expand(PAPER_MODELS)
-def test_balanced_and_fast_use_the_papers_intervals(model):
-    assert FreqCaConfig.from_preset(model).cache_interval == 6  # "balanced" is the default setting
-    assert FreqCaConfig.from_preset(model, "fast").cache_interval == 9
+@parameterized.expand([(model,) for model in MODELS])
+def test_balanced_and_fast_are_the_defaults_at_the_papers_intervals(model):
+    assert FreqCaConfig.from_preset(model) == FreqCaConfig(cache_interval=6)  # "balanced" is the default setting
+    assert FreqCaConfig.from_preset(model, "fast") == FreqCaConfig(cache_interval=9)
 
 
 @parameterized.expand(ALL_PRESETS)
@@ -63,10 +79,12 @@ def test_every_preset_is_valid_and_sourced(model, setting):
     preset = get_preset(model, setting)
     config = preset.config
     assert isinstance(config, FreqCaConfig)
-    assert config.decomposition == MODELS[model].decomposition
+    # The paper's recipe splits bands with the family's transform; the defaults forecast the whole CRF.
+    expected_split = MODELS[model].decomposition if setting.startswith("paper") else "none"
+    assert config.decomposition == expected_split
     assert preset.source.strip()
     if not MODELS[model].in_paper:
-        assert "not evaluated on this model" in preset.source or "not this model" in preset.source
+        assert f"not evaluated on {MODELS[model].title}" in preset.source or "not this model" in preset.source
     # Round trip through the serialised form: a preset is a plain config.
     assert FreqCaConfig.from_dict(config.to_dict()) == config
 
@@ -131,15 +149,16 @@ def test_list_presets_rows_and_numbers():
     for row in rows:
         interval = row["config"]["cache_interval"]
         steps = row["num_inference_steps"]
-        expected = paper_schedule(steps, interval)
+        expected = preset_schedule(row["setting"], steps, interval)
         assert row["transformer_evaluations"] == len(expected)
         assert row["evaluation_speedup"] == pytest.approx(steps / len(expected), abs=1e-4)
         assert FreqCaConfig.from_dict(row["config"]) == FreqCaConfig.from_preset(row["model"], row["setting"])
         assert row["repo_id"] == MODELS[row["model"]].repo_id
     json.dumps(rows)  # JSON-serialisable as is
     flux = {row["setting"]: row for row in list_presets("flux.1-dev")}
-    assert flux["balanced"]["transformer_evaluations"] == 10 and flux["fast"]["transformer_evaluations"] == 8
-    assert flux["fast"]["evaluation_speedup"] == 6.25
+    assert flux["balanced"]["transformer_evaluations"] == 11 and flux["fast"]["transformer_evaluations"] == 8
+    assert flux["paper"]["transformer_evaluations"] == 10 and flux["paper-fast"]["transformer_evaluations"] == 8
+    assert flux["balanced"]["evaluation_speedup"] == round(50 / 11, 4) and flux["fast"]["evaluation_speedup"] == 6.25
 
 
 def test_list_presets_for_one_model():
@@ -170,25 +189,26 @@ def test_presets_drive_real_pipelines(model, pipeline_name):
     pipe, inputs = build_tiny_pipeline(pipeline_name)
     assert type(pipe).__name__ == MODELS[model].pipeline
     assert type(pipe.transformer).__name__ == MODELS[model].transformer
-    config = FreqCaConfig.from_preset(model, "fast", num_inference_steps=NUM_INFERENCE_STEPS)
+    config = FreqCaConfig.from_preset(model, "fast")
     pipe.transformer.enable_cache(config)
     pipe(**inputs(seed=0))
     stats = get_freqca_stats(pipe.transformer)
     assert stats.contexts
-    # The paper's compute at N=9, the full steps re-planned over this run's length by schedule_power.
-    expected = full_steps(NUM_INFERENCE_STEPS, config)
-    assert len(expected) == len(paper_schedule(NUM_INFERENCE_STEPS, 9))
+    # N=9 over the 12 steps of the tiny pipelines: warm-up 0, 1, 2, then step 2 + ceil(9 / 2) = 7.
+    expected = [0, 1, 2, 7]
+    assert default_schedule(NUM_INFERENCE_STEPS, 9) == expected
+    assert stats.computed_steps == len(expected) * len(stats.contexts)
     for context in stats.contexts.values():
         assert context.full_steps == expected
         assert context.predicted_steps == NUM_INFERENCE_STEPS - len(expected)
     pipe.transformer.disable_cache()
 
 
-def test_from_preset_replans_the_schedule_for_another_step_count():
-    config = FreqCaConfig.from_preset("flux.1-dev", "balanced", num_inference_steps=28)
-    assert config.num_inference_steps == 28 and config.schedule_power == 1.5
-    assert len(full_steps(28, config)) == len(full_steps(28, FreqCaConfig(cache_interval=6)))
-    assert FreqCaConfig.from_preset("flux.1-dev", "balanced").num_inference_steps == 50
-    assert FreqCaConfig.from_preset("flux.1-dev", "paper", num_inference_steps=28).num_inference_steps is None
+def test_from_preset_step_count_is_deprecated_and_changes_nothing():
+    # 0.1 re-planned its full steps for a step count; the schedule no longer needs one.
+    with pytest.warns(FutureWarning, match="num_inference_steps"):
+        config = FreqCaConfig.from_preset("flux.1-dev", "balanced", num_inference_steps=28)
+    assert config == FreqCaConfig.from_preset("flux.1-dev", "balanced")
+    assert not hasattr(config, "num_inference_steps") and not hasattr(config, "schedule_power")
     with pytest.raises(ValueError, match="num_inference_steps"):
         FreqCaConfig.from_preset("flux.1-dev", "paper", num_inference_steps=0)

@@ -2,6 +2,10 @@
 # Licensed under the Apache License, Version 2.0.
 """The step schedule and the config's validation and serialisation."""
 
+import dataclasses
+import math
+import typing
+
 import pytest
 import torch
 from parameterized import parameterized
@@ -9,10 +13,46 @@ from parameterized import parameterized
 from diffusers_freqca import FreqCaConfig, full_steps, is_full_step
 
 
-def test_paper_schedules():
-    assert full_steps(50, FreqCaConfig(cache_interval=6)) == [0, 1, 2, 8, 14, 20, 26, 32, 38, 44]
-    nine = full_steps(50, FreqCaConfig(cache_interval=9))
+def written_out_schedule(num_steps: int, interval: int, warmup: int = 3, first: int | None = None) -> list[int]:
+    # Independent of `full_steps`: the warm-up steps, then a full step `first` steps after the last warm-up step
+    # (default `ceil(interval / 2)`), then one every `interval` steps.
+    first = math.ceil(interval / 2) if first is None else first
+    start = warmup - 1 + first
+    return [s for s in range(num_steps) if s < warmup or (s >= start and (s - start) % interval == 0)]
+
+
+def test_default_schedules():
+    # Written out by hand: warm-up 0, 1, 2; first full step ceil(N / 2) after step 2; then every N.
+    assert full_steps(50, FreqCaConfig(cache_interval=6)) == [0, 1, 2, 5, 11, 17, 23, 29, 35, 41, 47]
+    assert full_steps(50, FreqCaConfig(cache_interval=9)) == [0, 1, 2, 7, 16, 25, 34, 43]
+    assert full_steps(12, FreqCaConfig(cache_interval=3)) == [0, 1, 2, 4, 7, 10]
+    assert full_steps(8, FreqCaConfig(cache_interval=3)) == [0, 1, 2, 4, 7]
+
+
+def test_paper_schedules_with_an_even_first_interval():
+    assert full_steps(50, FreqCaConfig(cache_interval=6, first_interval=6)) == [0, 1, 2, 8, 14, 20, 26, 32, 38, 44]
+    nine = full_steps(50, FreqCaConfig(cache_interval=9, first_interval=9))
     assert nine == [0, 1, 2, 11, 20, 29, 38, 47] and 50 / len(nine) == 6.25
+
+
+def test_schedule_matches_the_written_out_rule_for_every_length_interval_and_warmup():
+    for steps in range(0, 61):
+        for interval in range(1, 12):
+            for warmup in (1, 2, 3, 5):
+                for first in (None, 1, interval, interval + 2):
+                    config = FreqCaConfig(
+                        cache_interval=interval, disable_cache_before_step=warmup, first_interval=first
+                    )
+                    expected = written_out_schedule(steps, interval, warmup, first)
+                    assert full_steps(steps, config) == expected, (steps, interval, warmup, first)
+
+
+def test_schedule_needs_no_step_count():
+    # A longer run starts with the shorter run's full steps: nothing depends on the length.
+    config = FreqCaConfig(cache_interval=6)
+    long = full_steps(80, config)
+    for steps in range(1, 80):
+        assert full_steps(steps, config) == [s for s in long if s < steps]
 
 
 def test_interval_one_computes_every_step():
@@ -24,40 +64,84 @@ def test_extra_full_steps_and_disable_after():
     assert config.full_compute_steps == (5, 47)
     # The interval counts from the most recent full step, whichever rule made it.
     assert full_steps(50, config) == [0, 1, 2, 5, 11, 17, 23, 29, 35, 41, 47, 49]
+    # An extra full step inside the first interval: the regular interval counts from it.
+    assert full_steps(20, FreqCaConfig(cache_interval=6, full_compute_steps=(4,))) == [0, 1, 2, 4, 10, 16]
 
 
 def test_is_full_step_without_history_is_full():
     assert is_full_step(10, None, FreqCaConfig())
     assert not is_full_step(10, 9, FreqCaConfig())
+    assert is_full_step(0, 5, FreqCaConfig())  # warm-up, whatever came before
+
+
+def test_full_steps_rejects_bad_lengths():
+    for bad in (-1, 2.0, True, "3"):
+        with pytest.raises(ValueError, match="num_inference_steps"):
+            full_steps(bad, FreqCaConfig())
+
+
+# ---------------------------------------------------------------------------------------------- validation (issue 9.6)
+
+NON_FINITE = (float("nan"), float("inf"), float("-inf"))
+# Every field with values it must refuse: out of range, wrong type, and (below) NaN and infinity in float fields.
+BAD_VALUES: dict[str, list] = {
+    "cache_interval": [0, -3, 2.5, 6.0, True, "6", None],
+    "disable_cache_before_step": [0, -1, 1.5, False, "3", None],
+    "first_interval": [0, -2, 3.0, True, "3"],
+    "disable_cache_after_step": [-1, 4.0, True, "48"],
+    "full_compute_steps": [(1, -2), (1.0,), (True,), "12", b"12", 12, ("1",)],
+    "spacing": ["timestep", "", "LOG_SNR", 1, None],
+    "decomposition": ["wavelet", "DCT", 0, None],
+    "cutoff_ratio": [0.0, -0.1, 1.5, "0.1", True, None, 10**400],
+    "temporal_cutoff_ratio": [0.0, 1.01, "0.5", True, 10**400],
+    "low_freq_order": [3, -1, 1.0, True, "0", None],
+    "high_freq_order": [3, -1, 2.0, False, "2", None],
+    "predictor": ["spline", "Taylor", 0, None],
+    "hermite_scale": [0.0, -0.71, 10.5, "0.71", True, None, 10**400],
+    "crf_form": ["absolute", "", 1, None],
+    "cache_dtype": [torch.int8, torch.complex64, "float32", float, 16],
+    "grid_fallback": ["guess", "", 0, None],
+}
+FIELDS = [field.name for field in dataclasses.fields(FreqCaConfig)]
+
+
+def _float_fields() -> list[str]:
+    hints = typing.get_type_hints(FreqCaConfig)
+    return [name for name in FIELDS if float in typing.get_args(hints[name]) or hints[name] is float]
+
+
+def test_every_field_has_bad_values_and_every_float_field_is_covered():
+    # Fields added later must join the table; the float fields are the ones NaN and infinity are tried on below.
+    assert set(FIELDS) <= set(BAD_VALUES), sorted(set(FIELDS) - set(BAD_VALUES))
+    assert {"cutoff_ratio", "hermite_scale"} <= set(_float_fields())
 
 
 @parameterized.expand(
     [
-        ("cache_interval", 0, "cache_interval"),
-        ("cache_interval", 2.5, "cache_interval"),
-        ("cache_interval", True, "cache_interval"),
-        ("disable_cache_before_step", 0, "disable_cache_before_step"),
-        ("disable_cache_after_step", -1, "disable_cache_after_step"),
-        ("full_compute_steps", (1, -2), "full_compute_steps"),
-        ("full_compute_steps", "12", "full_compute_steps"),
-        ("decomposition", "wavelet", "decomposition"),
-        ("cutoff_ratio", 0.0, "cutoff_ratio"),
-        ("cutoff_ratio", 1.5, "cutoff_ratio"),
-        ("cutoff_ratio", "0.1", "cutoff_ratio"),
-        ("low_freq_order", 3, "low_freq_order"),
-        ("high_freq_order", -1, "high_freq_order"),
-        ("predictor", "spline", "predictor"),
-        ("hermite_scale", 0.0, "hermite_scale"),
-        ("spacing", "sigma", "spacing"),
-        ("crf_form", "absolute", "crf_form"),
-        ("cache_dtype", torch.int8, "cache_dtype"),
-        ("grid_fallback", "guess", "grid_fallback"),
+        (f"{name}_{i}", name, value)
+        for name, values in BAD_VALUES.items()
+        if name in FIELDS  # a field may not exist yet in this checkout
+        for i, value in enumerate(values)
     ]
+    + [(f"{name}_{value}", name, value) for name in _float_fields() for value in NON_FINITE]
 )
-def test_invalid_values_name_the_field_and_value(field, value, pattern):
-    with pytest.raises(ValueError, match=pattern) as error:
-        FreqCaConfig(**{field: value})
-    assert repr(value) in str(error.value) or str(value) in str(error.value)
+def test_invalid_values_name_the_field_and_value(_, field_name, value):
+    with pytest.raises(ValueError, match=f"`{field_name}`") as error:
+        FreqCaConfig(**{field_name: value})
+    if not (isinstance(value, int) and value > 10**300):  # the message need not spell out a 400-digit number
+        assert repr(value) in str(error.value) or str(value) in str(error.value)
+
+
+@parameterized.expand([(name, value) for name in ("cutoff_ratio", "hermite_scale") for value in NON_FINITE])
+def test_non_finite_values_are_refused_from_files_too(name, value):
+    with pytest.raises(ValueError, match=name):
+        FreqCaConfig.from_dict({**FreqCaConfig().to_dict(), name: value})
+
+
+def test_good_edge_values_are_accepted():
+    config = FreqCaConfig(cutoff_ratio=1, hermite_scale=10, disable_cache_after_step=0, full_compute_steps=[3, 1, 3])
+    assert config.cutoff_ratio == 1.0 and isinstance(config.cutoff_ratio, float) and config.hermite_scale == 10.0
+    assert config.full_compute_steps == (1, 3)
 
 
 def test_dict_round_trip_and_unknown_keys():
@@ -71,59 +155,35 @@ def test_dict_round_trip_and_unknown_keys():
         FreqCaConfig.from_dict({"cache_dtype": "int4"})
 
 
-def test_derived_properties():
-    assert FreqCaConfig().splits_bands and FreqCaConfig().forecast_order == 2
-    assert not FreqCaConfig(decomposition="none").splits_bands
-    assert not FreqCaConfig(low_freq_order=1, high_freq_order=1).splits_bands
-
-
-@parameterized.expand([(6, 1.5, 50), (9, 1.5, 50), (6, 2.0, 50), (6, 1.25, 28), (4, 3.0, 30), (6, 0.5, 50)])
-def test_schedule_power_moves_full_steps_but_keeps_their_number(interval, power, steps):
-    even = full_steps(steps, FreqCaConfig(cache_interval=interval))
-    config = FreqCaConfig(cache_interval=interval, schedule_power=power, num_inference_steps=steps)
-    warped = full_steps(steps, config)
-    assert len(warped) == len(even) and warped[:3] == [0, 1, 2]
-    # Independent formula: the k-th of the J full steps after the warm-up at 2 + round(J * N * (k / J) ** power),
-    # J and the last one's position taken from the even schedule.
-    after = even[3:]
-    expected = [2 + round(len(after) * interval * (k / len(after)) ** power) for k in range(1, len(after) + 1)]
-    if all(b > a for a, b in zip([2, *expected], expected)):  # no rounding collisions: the formula holds as is
-        assert warped[3:] == expected
-    assert warped[-1] == even[-1]
-    if power > 1:  # front-loaded: the first gap after the warm-up is no longer than the even one
-        assert warped[3] <= even[3]
-
-
-def test_schedule_power_one_is_the_papers_schedule_and_longer_runs_continue_evenly():
-    assert full_steps(50, FreqCaConfig(schedule_power=1.0, num_inference_steps=50)) == full_steps(50, FreqCaConfig())
-    config = FreqCaConfig(cache_interval=6, schedule_power=1.5, num_inference_steps=50)
-    assert full_steps(50, config) == [0, 1, 2, 4, 8, 14, 20, 27, 35, 44]
-    # 62 steps where 50 were planned: after the last planned full step the even rule takes over.
-    assert full_steps(62, config) == [0, 1, 2, 4, 8, 14, 20, 27, 35, 44, 50, 56]
-
-
 @parameterized.expand(
     [
-        ({"schedule_power": 1.5}, "num_inference_steps"),
-        ({"schedule_power": 0.1, "num_inference_steps": 50}, "schedule_power"),
-        ({"schedule_power": "1.5", "num_inference_steps": 50}, "schedule_power"),
-        ({"schedule_power": True, "num_inference_steps": 50}, "schedule_power"),
-        ({"num_inference_steps": 0}, "num_inference_steps"),
+        ({"schedule_power": 1.5}, "schedule_power"),
+        ({"num_inference_steps": 50}, "num_inference_steps"),
+        ({"schedule_power": 1.5, "num_inference_steps": 50}, "schedule_power"),
+        ({"spacing": "timestep"}, "spacing='sigma'"),
     ]
 )
-def test_schedule_power_validation(kwargs, field_name):
-    with pytest.raises(ValueError, match=field_name):
-        FreqCaConfig(**kwargs)
+def test_version_0_1_configs_are_explained(data, mentioned):
+    with pytest.raises(ValueError, match="diffusers-freqca 0.1") as error:
+        FreqCaConfig.from_dict(data)
+    assert mentioned in str(error.value)
 
 
-@parameterized.expand([(p,) for p in (0.25, 0.5, 0.75, 1.5, 2.0, 4.0)])
-def test_schedule_power_keeps_the_count_for_every_length_and_interval(power):
-    # Rounding bunches positions where the schedule is dense; none may be lost or doubled.
-    for steps in range(1, 81):
-        for interval in range(1, 12):
-            even = full_steps(steps, FreqCaConfig(cache_interval=interval))
-            warped = full_steps(
-                steps, FreqCaConfig(cache_interval=interval, schedule_power=power, num_inference_steps=steps)
-            )
-            assert len(warped) == len(even) and warped == sorted(set(warped)), (steps, interval)
-            assert warped[-1] == even[-1], (steps, interval)
+def test_defaults_and_derived_properties():
+    config = FreqCaConfig()
+    assert (config.cache_interval, config.disable_cache_before_step, config.first_interval) == (6, 3, None)
+    assert (config.spacing, config.decomposition, config.predictor, config.crf_form) == (
+        "log_snr",
+        "none",
+        "taylor",
+        "hidden_states",
+    )
+    assert (config.low_freq_order, config.high_freq_order) == (1, 1)
+    assert config.resolved_first_interval == 3 and FreqCaConfig(cache_interval=9).resolved_first_interval == 5
+    assert FreqCaConfig(cache_interval=9, first_interval=9).resolved_first_interval == 9
+    assert not config.splits_bands and config.forecast_order == 1
+    # Equal orders need no split, whatever the decomposition; different orders with a decomposition do.
+    assert not FreqCaConfig(decomposition="dct").splits_bands
+    assert FreqCaConfig(decomposition="dct", low_freq_order=0, high_freq_order=2).splits_bands
+    assert FreqCaConfig(decomposition="dct", low_freq_order=0, high_freq_order=2).forecast_order == 2
+    assert not FreqCaConfig(decomposition="none", low_freq_order=0, high_freq_order=2).splits_bands

@@ -60,11 +60,15 @@ def _check_int(name: str, value: Any, minimum: int, maximum: int | None = None) 
 
 def _check_float(name: str, value: Any, allowed: str, valid) -> float:
     # Every float field goes through here: no bools, no strings, no NaN or infinity (they turn images into NaN).
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"`{name}` must be a finite float {allowed}, got {value!r}.")
-    if not valid(float(value)):
+    try:
+        number = float(value)
+    except OverflowError:  # an int too large for a float is as unusable as infinity (and must not escape as one)
+        number = math.inf
+    if not math.isfinite(number) or not valid(number):
         raise ValueError(f"`{name}` must be a finite float {allowed}, got {value!r}.")
-    return float(value)
+    return number
 
 
 def _check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:

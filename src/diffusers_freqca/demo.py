@@ -95,8 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _tiny_setup(args: argparse.Namespace) -> tuple[Any, dict[str, Any], FreqCaConfig, str]:
     pipe = tiny_flux.load_tiny_flux_pipeline()
     inputs = tiny_flux.pipeline_inputs(pipe)
-    # The tiny model has the FLUX.1-dev architecture: its preset, re-planned for the steps run.
-    config = FreqCaConfig.from_preset("flux.1-dev", args.preset, num_inference_steps=args.steps)
+    # The tiny model has the FLUX.1-dev architecture: its preset (no preset needs the step count).
+    config = FreqCaConfig.from_preset("flux.1-dev", args.preset)
     count = inputs["prompt_embeds"].shape[0]
     description = f"the project's tiny trained FLUX-architecture model, {count} images of 64x64"
     return pipe, inputs, config, description
@@ -107,7 +107,7 @@ def _hub_setup(args: argparse.Namespace, device: str) -> tuple[Any, dict[str, An
 
     dtype = torch.bfloat16 if device != "cpu" else torch.float32
     pipe = DiffusionPipeline.from_pretrained(args.model, torch_dtype=dtype)
-    config = FreqCaConfig.from_preset(args.model, args.preset, num_inference_steps=args.steps)
+    config = FreqCaConfig.from_preset(args.model, args.preset)
     inputs = {"prompt": args.prompt, "height": args.height, "width": args.width}
     return pipe, inputs, config, f"{args.model}, {args.height}x{args.width}"
 
@@ -197,7 +197,10 @@ def run_demo(args: argparse.Namespace) -> Comparison:
         else:
             pipe.to(device)
     if args.cache_interval is not None:
-        config = FreqCaConfig.from_dict({**config.to_dict(), "cache_interval": args.cache_interval})
+        changes = {"cache_interval": args.cache_interval}
+        if config.first_interval == config.cache_interval:  # the paper's even schedule stays even
+            changes["first_interval"] = args.cache_interval
+        config = FreqCaConfig.from_dict({**config.to_dict(), **changes})
     pipe.set_progress_bar_config(disable=args.no_progress, leave=False)
 
     print(f"model: {description}; {args.steps} steps; device {device}")

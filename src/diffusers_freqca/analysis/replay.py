@@ -151,8 +151,15 @@ def scheme_errors(
                     outputs, features, residual, inputs, config, forecaster, device, first_step
                 )
             for cutoff_ratio in cutoff_ratios:
+                # The paper's band orders (low band reused, high band order 2), as the row describes them, whatever
+                # the config's defaults are.
                 config = FreqCaConfig(
-                    **base, decomposition=decomposition, cutoff_ratio=float(cutoff_ratio), crf_form=crf_form
+                    **base,
+                    decomposition=decomposition,
+                    cutoff_ratio=float(cutoff_ratio),
+                    low_freq_order=0,
+                    high_freq_order=2,
+                    crf_form=crf_form,
                 )
                 splitter = BandSplitter(decomposition, float(cutoff_ratio))
                 forecaster = BandForecaster(
