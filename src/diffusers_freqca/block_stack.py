@@ -27,6 +27,8 @@ from collections.abc import Iterator
 import torch
 from diffusers.hooks._common import _ALL_TRANSFORMER_BLOCK_IDENTIFIERS
 
+from .families import family_for
+
 
 BLOCK_LIST_NAMES: tuple[str, ...] = tuple(_ALL_TRANSFORMER_BLOCK_IDENTIFIERS)
 
@@ -36,7 +38,9 @@ def find_block_stack(module: torch.nn.Module) -> list[tuple[str, torch.nn.Module
     The transformer blocks of a diffusers model, in the order it defines them.
 
     A block list is a direct child of `module` that is a `torch.nn.ModuleList` and whose attribute name is one of
-    diffusers' block-list names (`BLOCK_LIST_NAMES`, taken from `diffusers.hooks._common`). Lists are taken in the
+    diffusers' block-list names (`BLOCK_LIST_NAMES`, taken from `diffusers.hooks._common`), or a list the family table
+    names for the class (`diffusers_freqca.families`: HiDream's lists, AuraFlow's joint blocks, FLUX.3's per-modality
+    lists; a dotted name is a list inside a child). Lists are taken in the
     order `module` registered them (e.g. FLUX's `transformer_blocks` before its `single_transformer_blocks`), blocks
     in list order. Other children with those names (not a `ModuleList`) are ignored.
 
@@ -64,10 +68,16 @@ def find_block_stack(module: torch.nn.Module) -> list[tuple[str, torch.nn.Module
     """
     if not isinstance(module, torch.nn.Module):
         raise ValueError(f"`module` must be a torch.nn.Module, got {type(module).__name__}.")
+    extra = family_for(type(module).__name__).block_lists
+    names = set(BLOCK_LIST_NAMES) | set(extra)
     blocks = []
     for name, child in module.named_children():
-        if name in BLOCK_LIST_NAMES and isinstance(child, torch.nn.ModuleList):
-            blocks.extend((f"{name}.{index}", block) for index, block in enumerate(child))
+        # A dotted extra name is a list inside a child (FLUX.3's `mode_blocks.image`); it sits where its child does.
+        lists = [name] if name in names else [n for n in extra if n.startswith(f"{name}.")]
+        for list_name in lists:
+            blocks_list = child if list_name == name else module.get_submodule(list_name)
+            if isinstance(blocks_list, torch.nn.ModuleList):
+                blocks.extend((f"{list_name}.{index}", block) for index, block in enumerate(blocks_list))
     return blocks
 
 

@@ -123,7 +123,13 @@ class FreqCaConfig:
         cutoff_ratio (`float`, defaults to `0.1`):
             Radius of the low band as a fraction of the largest radial frequency of the grid, in `(0, 1]`. Frequencies
             are normalised per axis, so the cut is the same fraction along height and width of non-square grids;
-            on a square grid this is exactly the paper's mask.
+            on a square grid this is exactly the paper's mask. On video token grids (frames x rows x columns) this is
+            the cut-off in space, over rows and columns.
+        temporal_cutoff_ratio (`float`, *optional*, defaults to `None`):
+            The low band's cut-off along the frames of a video token grid, as a fraction of the largest temporal
+            frequency, in `(0, 1]`: a frequency is low when it is low in space (`cutoff_ratio`) and in time (this
+            one). `None` uses `cutoff_ratio`; `1.0` keeps every temporal frequency, i.e. splits each frame in 2-D.
+            Image grids have no time axis and ignore it.
         low_freq_order (`int`, defaults to `1`):
             Order of the low-band forecast, `0..2`. The paper reuses the low band (`0`).
         high_freq_order (`int`, defaults to `1`):
@@ -169,6 +175,7 @@ class FreqCaConfig:
     spacing: str = "log_snr"
     decomposition: str = "none"
     cutoff_ratio: float = 0.1
+    temporal_cutoff_ratio: float | None = None
     low_freq_order: int = 1
     high_freq_order: int = 1
     predictor: str = "taylor"
@@ -198,6 +205,10 @@ class FreqCaConfig:
         _check_choice("spacing", self.spacing, SPACINGS)
         _check_choice("decomposition", self.decomposition, DECOMPOSITIONS)
         self.cutoff_ratio = _check_float("cutoff_ratio", self.cutoff_ratio, "in (0, 1]", lambda v: 0.0 < v <= 1.0)
+        if self.temporal_cutoff_ratio is not None:
+            self.temporal_cutoff_ratio = _check_float(
+                "temporal_cutoff_ratio", self.temporal_cutoff_ratio, "in (0, 1] or None", lambda v: 0.0 < v <= 1.0
+            )
         _check_int("low_freq_order", self.low_freq_order, 0, MAX_FORECAST_ORDER)
         _check_int("high_freq_order", self.high_freq_order, 0, MAX_FORECAST_ORDER)
         _check_choice("predictor", self.predictor, PREDICTORS)

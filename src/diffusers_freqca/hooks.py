@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import torch
 from diffusers.hooks import HookRegistry, ModelHook
-from diffusers.hooks._helpers import TransformerBlockMetadata, TransformerBlockRegistry
+from diffusers.hooks._helpers import TransformerBlockMetadata
 from diffusers.hooks.hooks import BaseState, CacheContext, StateManager
 from diffusers.utils import get_logger
 from diffusers.utils.torch_utils import unwrap_module
@@ -36,12 +36,12 @@ from diffusers.utils.torch_utils import unwrap_module
 from .band_split import BandSplitter, TokenLayout
 from .block_stack import BLOCK_LIST_NAMES, find_block_stack
 from .config import FreqCaConfig
-from .families import family_for
+from .families import block_metadata, check_supported, family_for, head_module
 from .forecast import BandForecaster, forecast_position
 from .hook_order import move_to_top, restore_new_forward
 from .parallel import ContextParallelGroup, low_pass_shard
 from .schedule import is_full_step
-from .token_grid import CallInputReader, CallInputs
+from .token_grid import CallInputReader, CallInputs, HeadBandSplitter
 from .trajectory import AutoContexts, Trajectory
 
 
@@ -213,7 +213,9 @@ class FreqCaRuntime:
         self.config = config
         self.family = family_for(type(module).__name__)
         self.reader = CallInputReader(module)
-        splitter = BandSplitter(config.decomposition, config.cutoff_ratio) if config.splits_bands else None
+        splitter = (
+            HeadBandSplitter.from_config(config, self.family, type(module).__name__) if config.splits_bands else None
+        )
         self.state_manager = _FreqCaStateManager(FreqCaState, (config, splitter), {})
         self.auto_contexts = AutoContexts()
         self.timestep_scale = self.family.timestep_scale
@@ -294,11 +296,13 @@ class FreqCaRuntime:
         return (tuple(x.shape), x.dtype, x.device, layout, self.parallel)
 
     def _layout(self, call: CallInputs) -> TokenLayout | None:
-        if not self.config.splits_bands or call.hidden_states is None or call.hidden_states.ndim != 3:
+        # The reader describes the tokens the output head sees (the family table says how); the splitter lines that
+        # up with the head's input (`token_grid.HeadBandSplitter`). Without a layout it splits the head's input in 1-D.
+        if not self.config.splits_bands:
             return None
-        seq_len = call.hidden_states.shape[1]
-        if call.layout is not None and call.layout.seq_len == seq_len:
+        if call.layout is not None:
             return call.layout
+        seq_len = call.hidden_states.shape[1] if call.hidden_states is not None and call.hidden_states.ndim == 3 else 0
         reason = f"{self.reader.class_name}'s forward call does not describe its image token grid"
         if self.config.grid_fallback == "error":
             raise ValueError(f"FreqCa cannot split frequency bands: {reason}, and `grid_fallback='error'`.")
@@ -306,7 +310,7 @@ class FreqCaRuntime:
             f"fallback-{seq_len}",
             f"FreqCa: {reason}; splitting bands over the token sequence in 1-D instead (`grid_fallback='sequence'`).",
         )
-        return TokenLayout.sequence(seq_len)
+        return TokenLayout.sequence(seq_len) if seq_len else None
 
     def _position(self, state: FreqCaState, step: int, noise: float | None) -> float:
         if self.config.spacing == "step" or state.on_steps or noise is None:
@@ -451,7 +455,7 @@ class FreqCaBlockHook(ModelHook):
         self._metadata: TransformerBlockMetadata | None = None
 
     def initialize_hook(self, module: torch.nn.Module) -> torch.nn.Module:
-        self._metadata = TransformerBlockRegistry.get(unwrap_module(module).__class__)
+        self._metadata = block_metadata(unwrap_module(module))
         return module
 
     def reset_state(self, module: torch.nn.Module) -> torch.nn.Module:
@@ -526,14 +530,10 @@ def _check_blocks(blocks: list[tuple[str, torch.nn.Module]], module: torch.nn.Mo
             f"named one of {sorted(BLOCK_LIST_NAMES)}."
         )
     for name, block in blocks:
-        block_class = unwrap_module(block).__class__
         try:
-            TransformerBlockRegistry.get(block_class)
-        except ValueError:
-            raise ValueError(
-                f"FreqCa needs to know how block '{name}' ({block_class.__name__}) returns its hidden states, but that "
-                "class is not registered in diffusers' TransformerBlockRegistry."
-            ) from None
+            block_metadata(unwrap_module(block))
+        except ValueError as error:
+            raise ValueError(f"Block '{name}': {error}") from None
 
 
 def apply_freqca(module: torch.nn.Module, config: FreqCaConfig) -> None:
@@ -578,15 +578,10 @@ def apply_freqca(module: torch.nn.Module, config: FreqCaConfig) -> None:
         raise ValueError("FreqCa is already applied to this module; call `remove_freqca(module)` first.")
     # Refuses parallel set-ups FreqCa does not support (context parallelism is supported, also when enabled later).
     ContextParallelGroup.from_module(module)
+    family = check_supported(module)  # the family table's refusals, with their reasons
     blocks = find_block_stack(module)
     _check_blocks(blocks, module)
-    family = family_for(type(module).__name__)
-    head = getattr(module, family.head, None)
-    if not isinstance(head, torch.nn.Module):
-        raise ValueError(
-            f"FreqCa caches the input of the output head, but {type(module).__name__} has no module called "
-            f"{family.head!r}."
-        )
+    head = head_module(module, family)
 
     runtime = FreqCaRuntime(module, config)
     for index, (name, block) in enumerate(blocks):
