@@ -334,6 +334,7 @@ class Case:
         grid (`tuple[int, int]`): the image token grid.
         order (`str`): `"parallel_first"` (`enable_parallelism`, then FreqCa) or `"cache_first"`.
         steps (`int`): denoising steps per generation.
+        freqca (`bool`): `False` runs without FreqCa (the baseline: what context parallelism alone changes).
     """
 
     model: str = "flux"
@@ -347,6 +348,7 @@ class Case:
     steps: int = 14
     vote_step: int = 5
     vote_rank: int = 1
+    freqca: bool = True
     config_overrides: dict = field(default_factory=dict, hash=False, compare=False)
 
     @property
@@ -387,7 +389,8 @@ def _enable_parallelism(model, case: Case) -> None:
 def _prepare(model, case: Case, parallel: bool) -> None:
     if parallel and case.order == "parallel_first":
         _enable_parallelism(model, case)
-    model.enable_cache(case.config())
+    if case.freqca:
+        model.enable_cache(case.config())
     if parallel and case.order == "cache_first":
         _enable_parallelism(model, case)
 
@@ -503,14 +506,15 @@ def run_case(case: Case, parallel: bool = True, device: str | None = None) -> di
             _euler(model, case, noise(case.grid, seed=2, device=device), times, case.grid, outputs)
         else:
             raise ValueError(f"Unknown scenario {case.scenario!r}.")
-    stats.append(get_freqca_stats(model))
+    if case.freqca:
+        stats.append(get_freqca_stats(model))
     first_block = find_block_stack(model)[0][1]
     return {
         "outputs": outputs,
         "stats": stats,
         "blocks_per_call": counter.per_call,
         "num_blocks": len(find_block_stack(model)),
-        "hook_order": list(first_block._diffusers_hook._hook_order),
+        "hook_order": list(first_block._diffusers_hook._hook_order) if hasattr(first_block, "_diffusers_hook") else [],
         "rank": rank,
         "degree": case.degree if parallel else 1,
     }
@@ -611,10 +615,14 @@ def _table(cases: list[Case], pool: WorkerPool) -> list[str]:
         ranks = pool.run(run_case, case)
         elapsed = time.perf_counter() - started
         worst = max(max(step_differences(reference["outputs"], rank["outputs"])) for rank in ranks)
+        parallelism = case.label().split("-")[1]
+        if not case.freqca:
+            rows.append(f"| {case.model} | {parallelism} | no FreqCa | {worst:.1e} | - | - | {elapsed:.2f} s |")
+            continue
         context = next(iter(ranks[0]["stats"][-1].contexts.values()))
         single = next(iter(reference["stats"][-1].contexts.values()))
         rows.append(
-            f"| {case.model} | {case.label().split('-')[1]} | {case.decomposition} | {worst:.1e} | "
+            f"| {case.model} | {parallelism} | {case.decomposition} | {worst:.1e} | "
             f"{context.cache_bytes} / {single.cache_bytes} | {context.gathered_bytes} | {elapsed:.2f} s |"
         )
     return rows
@@ -639,10 +647,10 @@ def main(argv=None) -> None:
         else:
             layouts = [(world_size, 1)]
         cases = [
-            Case(model=model, ulysses=ulysses, ring=ring, decomposition=decomposition, steps=args.steps)
+            Case(model=model, ulysses=ulysses, ring=ring, decomposition=decomposition, steps=args.steps, freqca=freqca)
             for ulysses, ring in layouts
             for model in ("flux", "qwen")
-            for decomposition in ("none", "dct", "fft")
+            for decomposition, freqca in (("none", False), ("none", True), ("dct", True), ("fft", True))
         ]
         with WorkerPool(world_size) as pool:
             print(f"<!-- {world_size} processes started in {pool.startup_s:.1f} s -->")

@@ -12,6 +12,12 @@ shims that let diffusers 0.42.1 run ring attention and uneven shards on the CPU.
 The `multi_gpu` tests run the same comparisons with NCCL, one GPU per rank.
 """
 
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 from cp_workers import Case, WorkerPool, run_case, run_pipeline_case, step_differences, tiny_transformer
@@ -192,6 +198,48 @@ def test_tensor_parallelism_and_unknown_parallel_configs_are_refused():
     with pytest.raises(ValueError, match="cannot read FluxTransformer2DModel's `_parallel_config`"):
         model.enable_cache(FreqCaConfig())
     assert not model.is_cache_enabled
+
+
+# ---------------------------------------------------------------------------------------------------- the example
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "context_parallel.py"
+
+
+def _torchrun(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", str(EXAMPLE)]
+    return subprocess.run([*command, *args], capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_example_runs_under_torchrun_on_two_cpu_processes(tmp_path):
+    output = tmp_path / "image.png"
+    result = _torchrun("--tiny", "--steps", "10", "--interval", "3", "--output", str(output))
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("context parallelism: ulysses 2 x ring 1 over 2 processes (gloo, cpu)"), lines
+    summaries = [line for line in lines if "most recent call" in line]
+    assert [line.split("]")[0] for line in summaries] == ["[rank 0", "[rank 1"]
+    for rank, line in enumerate(summaries):
+        assert line.endswith(f"on rank {rank} of 2 (context parallel)"), line
+    full_steps = [line.split("full steps ")[1] for line in lines if "full steps" in line]
+    assert len(full_steps) == 2 and full_steps[0] == full_steps[1], full_steps
+    computed, predicted = map(int, re.search(r"(\d+) computed \+ (\d+) predicted", summaries[0]).groups())
+    assert computed + predicted == 10 and predicted > 0
+    gathered = float(re.search(r"rank 0 gathered ([\d.]+) MiB", result.stdout).group(1))
+    assert gathered > 0
+    difference = float(re.search(r"single-process run over 10 steps: (\S+)", result.stdout).group(1))
+    assert difference < 1e-4
+    assert output.is_file() and f"saved {output}" in lines[-1]
+
+
+@pytest.mark.slow
+def test_example_measures_the_gather():
+    result = _torchrun("--tiny", "--measure-gather", "--tokens", "256", "--channels", "64", "--repeats", "2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("2 ranks (gloo, cpu), one image of 256 tokens x 64 channels"), lines
+    assert "each rank receives 0.0 MiB per full step" in lines[0]
+    assert [line.split(":")[0].strip() for line in lines[1:]] == ["gather", "gather + dct low-pass", "vote"]
 
 
 # ---------------------------------------------------------------------------------------------------- NCCL
