@@ -687,6 +687,12 @@ def render_page() -> str:
         "1-D fallback. Classes marked *pipeline* also run end to end in a tiny diffusers pipeline "
         "(`tests/test_video_pipelines.py`, `tests/test_pipelines.py`, `tests/test_controlnet.py`).",
         "",
+        "**ControlNets** (`FluxControlNetPipeline`, `StableDiffusion3ControlNetPipeline`, "
+        "`QwenImageControlNetPipeline` and every other pipeline with a `controlnet` component) skip their forward on "
+        "the steps the transformer predicts: their residuals only feed the skipped blocks or the head's input, "
+        "which the forecast replaces (`diffusers_freqca.controlnet`; `tests/test_controlnet.py` checks the forward "
+        "counts and that the output is bit-identical to a cached run in which the ControlNet ran).",
+        "",
         "## Supported",
         "",
         "| Model class | Pipelines | Grid source | Band split | Tested | Notes |",

@@ -337,6 +337,38 @@ class FreqCaRuntime:
             state.forecaster.retime([float(s) for s in state.forecaster.steps])
             state.position = float(step)
 
+    def _wants_compute(self, state: FreqCaState, step: int) -> bool:
+        # The decision rule of one context at `step`; `begin_call` and `will_compute` share it.
+        return state.refill > 0 or is_full_step(step, state.last_full_step, self.config)
+
+    @torch.compiler.disable
+    def will_compute(self, time: float | None, hidden_states: torch.Tensor | None = None) -> bool:
+        r"""
+        Whether a transformer call at timestep `time` made next would run the block stack in any cache context with
+        a generation in progress: what `begin_call` would decide for it, without changing any state. Modules that run
+        before the transformer in a step and only feed its blocks (ControlNets, `diffusers_freqca.controlnet`) ask it.
+
+        Args:
+            time (`float`, *optional*): the timestep of the coming call, as the transformer will receive it.
+            hidden_states (`torch.Tensor`, *optional*): the latents of the coming call; a change of shape, dtype or
+                device restarts a context with a full step.
+
+        Returns:
+            `bool`: `False` only when every context with a generation in progress would predict the call.
+        """
+        states = [state for state in self.state_manager.states().values() if state.trajectory.calls > 0]
+        if not states:
+            return True
+        for state in states:
+            if state.trajectory.starts_new_generation(time, None):
+                return True
+            if hidden_states is not None and state.signature is not None and state.signature[0] is not None:
+                if (tuple(hidden_states.shape), hidden_states.dtype, hidden_states.device) != state.signature[:3]:
+                    return True
+            if self._wants_compute(state, state.trajectory.calls):
+                return True
+        return False
+
     @torch.compiler.disable
     def begin_call(self, module: torch.nn.Module, args: tuple, kwargs: dict) -> None:
         r"""
@@ -367,7 +399,7 @@ class FreqCaRuntime:
         noise = self._noise_level(call, context)
         self._place(state, state.step, noise, repeated)
 
-        should_compute = state.refill > 0 or is_full_step(state.step, state.last_full_step, self.config)
+        should_compute = self._wants_compute(state, state.step)
         # Under context parallelism every rank must take the same decision (a rank that skips the blocks would leave
         # the others waiting in attention collectives): the group computes when any rank wants to.
         state.should_compute = should_compute if self.parallel is None else self.parallel.agree(should_compute)

@@ -21,7 +21,9 @@ hooks on disable); every other config goes to the original methods untouched.
 diffusers resets stateful caches only at the end of a successful pipeline call (`maybe_free_model_hooks`). A call that
 ends in an exception (Ctrl-C, an error in `callback_on_step_end`, out of memory) would leave its state to the next
 call. Every diffusers pipeline opens `DiffusionPipeline.progress_bar` right before its denoising loop, so this module
-also wraps that method: it ends the generation of every FreqCa'd component of the pipeline before the loop starts.
+also wraps that method: it ends the generation of every FreqCa'd component of the pipeline before the loop starts, and
+attaches the pipeline's ControlNet, if any, so that it skips the steps the transformer predicts
+(`diffusers_freqca.controlnet`).
 """
 
 import functools
@@ -30,6 +32,7 @@ from diffusers import DiffusionPipeline
 from diffusers.models.cache_utils import CacheMixin
 
 from .config import FreqCaConfig
+from .controlnet import attach_pipeline_controlnet
 from .hooks import apply_freqca, remove_freqca
 
 
@@ -73,6 +76,9 @@ def _progress_bar_with_freqca(original):
             runtime = getattr(component, "_freqca_runtime", None)
             if runtime is not None:
                 runtime.reset()
+        # The pipeline's ControlNet skips the steps the transformer predicts (re-attached at every loop: model CPU
+        # offloading replaces module forwards at the end of each call).
+        attach_pipeline_controlnet(self)
         return original(self, *args, **kwargs)
 
     setattr(progress_bar, _PATCH_MARKER, original)
