@@ -2,8 +2,9 @@
 # Licensed under the Apache License, Version 2.0.
 """Real diffusers pipelines with tiny, randomly initialised components, built offline from configs.
 
-Four pipelines are covered: `FluxPipeline`, `FluxKontextPipeline`, `QwenImagePipeline` and `QwenImageEditPipeline`.
-None of them needs a text encoder, tokenizer or processor when it is called with precomputed prompt embeddings
+Four pipelines are covered by the pipeline tests (`PIPELINE_NAMES`): `FluxPipeline`, `FluxKontextPipeline`,
+`QwenImagePipeline` and `QwenImageEditPipeline`; `FluxImg2ImgPipeline` joins them in `ALL_PIPELINE_NAMES`. None of them
+needs a text encoder, tokenizer or processor when it is called with precomputed prompt embeddings
 (checked against the diffusers 0.42.1 source: `encode_prompt` only touches them when `prompt_embeds` is `None`), so
 those components are `None`. Everything is seeded, float32 and on the CPU.
 
@@ -31,6 +32,7 @@ from diffusers import (
     AutoencoderKLQwenImage,
     DiffusionPipeline,
     FlowMatchEulerDiscreteScheduler,
+    FluxImg2ImgPipeline,
     FluxKontextPipeline,
     FluxPipeline,
     FluxTransformer2DModel,
@@ -43,6 +45,7 @@ from diffusers_freqca.block_stack import find_block_stack
 
 
 PIPELINE_NAMES = ("flux", "flux_kontext", "qwenimage", "qwenimage_edit")
+ALL_PIPELINE_NAMES = (*PIPELINE_NAMES, "flux_img2img")
 NUM_INFERENCE_STEPS = 12
 
 # Flux: a 2x VAE and 2x2 patch packing make one token per 4x4 pixels, so 32x48 pixels are an 8x12 token grid.
@@ -212,6 +215,45 @@ def build_tiny_flux_kontext_pipeline(seed: int = 0) -> tuple[FluxKontextPipeline
     return pipe, TinyPipelineInputs(kwargs, negative, resolution, seed, reference)
 
 
+def build_tiny_flux_img2img_pipeline(seed: int = 0) -> tuple[FluxImg2ImgPipeline, TinyPipelineInputs]:
+    r"""
+    A `FluxImg2ImgPipeline` with the components of [`build_tiny_flux_pipeline`] and a 32x48 input image: the
+    trajectory starts part-way, at `strength` (1.0 in the default arguments, i.e. all `num_inference_steps` steps; the
+    pipeline runs `int(num_inference_steps * strength)` of them). It enters no `cache_context` (diffusers 0.42.1).
+
+    The resolution override also resizes the input image, so that the pipeline's own resizing never comes into play.
+
+    Args:
+        seed (`int`, defaults to `0`): seeds the weights, the embeddings, the image and the default generator.
+
+    Returns:
+        `tuple[FluxImg2ImgPipeline, TinyPipelineInputs]`: the pipeline and its call arguments.
+    """
+    pipe = FluxImg2ImgPipeline(
+        scheduler=_flow_match_scheduler(),
+        vae=_tiny_flux_vae(seed),
+        text_encoder=None,
+        tokenizer=None,
+        text_encoder_2=None,
+        tokenizer_2=None,
+        transformer=_tiny_flux_transformer(seed, guidance_embeds=False),
+    )
+    pipe.set_progress_bar_config(disable=True)
+    positive, negative = _flux_embeddings(seed)
+
+    def resolution(height: int, width: int) -> dict[str, Any]:
+        return {"height": height, "width": width, "image": _random_image(height, width, seed)}
+
+    kwargs = {
+        **positive,
+        **resolution(FLUX_HEIGHT, FLUX_WIDTH),
+        "strength": 1.0,
+        "num_inference_steps": NUM_INFERENCE_STEPS,
+        "output_type": "latent",
+    }
+    return pipe, TinyPipelineInputs(kwargs, negative, resolution, seed)
+
+
 def _tiny_qwen_vae(seed: int, num_downsamples: int, num_res_blocks: int = 1) -> AutoencoderKLQwenImage:
     torch.manual_seed(seed)
     # `vae_scale_factor == 2 ** len(temperal_downsample)`; no temporal down-sampling (images are single frames).
@@ -324,6 +366,7 @@ def build_tiny_qwenimage_edit_pipeline(seed: int = 0) -> tuple[QwenImageEditPipe
 _BUILDERS = {
     "flux": build_tiny_flux_pipeline,
     "flux_kontext": build_tiny_flux_kontext_pipeline,
+    "flux_img2img": build_tiny_flux_img2img_pipeline,
     "qwenimage": build_tiny_qwenimage_pipeline,
     "qwenimage_edit": build_tiny_qwenimage_edit_pipeline,
 }
@@ -334,7 +377,7 @@ def build_tiny_pipeline(name: str, seed: int = 0) -> tuple[DiffusionPipeline, Ti
     Builds one of the tiny pipelines by name.
 
     Args:
-        name (`str`): one of `PIPELINE_NAMES`.
+        name (`str`): one of `ALL_PIPELINE_NAMES`.
         seed (`int`, defaults to `0`): seeds the weights, inputs and default generator.
 
     Returns:

@@ -240,9 +240,10 @@ class FreqCaRuntime:
     # ------------------------------------------------------------------------------------------------ lifecycle
 
     def _report_finished(self) -> None:
-        # A generation that skipped nothing is said once, never silently.
+        # A generation that skipped nothing is said once, never silently: also a run no longer than the warm-up, the
+        # case the message explains first.
         for name, stats in self.stats.items():
-            if stats.computed_steps > self.config.disable_cache_before_step and stats.predicted_steps == 0:
+            if stats.computed_steps > 0 and stats.predicted_steps == 0:
                 self._warn_once(
                     "nothing-skipped",
                     f"FreqCa computed all {stats.computed_steps} steps of cache context {name!r}: nothing was "
@@ -250,9 +251,17 @@ class FreqCaRuntime:
                     "`cache_interval` above 1; see the lifecycle rules in docs/troubleshooting.md.",
                 )
 
-    def reset(self) -> None:
-        r"""Ends every context's generation (end of a pipeline call, a new denoising loop, `_reset_stateful_cache`)."""
-        self._report_finished()
+    def reset(self, report: bool = True) -> None:
+        r"""
+        Ends every context's generation (end of a pipeline call, a new denoising loop, `_reset_stateful_cache`).
+
+        Args:
+            report (`bool`, defaults to `True`): warn (once) if the generations that end skipped nothing. The start of
+                a denoising loop passes `False`: a call that ended normally was reported at its end, and one that
+                ended in an exception did not run its course.
+        """
+        if report:
+            self._report_finished()
         self.state_manager.reset()
         self.auto_contexts.reset()
         self.current = None
@@ -261,8 +270,9 @@ class FreqCaRuntime:
     def _start_generation(self, name: str, state: FreqCaState) -> None:
         if self._new_call or name in self.stats:
             # The first generation after a reset, or a second generation of a context without one in between: a new
-            # call. Statistics describe the most recent call only.
-            if name in self.stats:
+            # call. Statistics describe the most recent call only. A reset has already reported the call before it
+            # (or, at the start of a denoising loop, deliberately not: that call was aborted).
+            if not self._new_call:
                 self._report_finished()
             self.stats = {}
             self._new_call = False

@@ -75,7 +75,7 @@ def _progress_bar_with_freqca(original):
         for component in getattr(self, "components", {}).values():
             runtime = getattr(component, "_freqca_runtime", None)
             if runtime is not None:
-                runtime.reset()
+                runtime.reset(report=False)
         # The pipeline's ControlNet skips the steps the transformer predicts (re-attached at every loop: model CPU
         # offloading replaces module forwards at the end of each call).
         attach_pipeline_controlnet(self)
