@@ -222,7 +222,7 @@ def measure_gather(args, rank: int, world_size: int, device) -> None:
     import torch.distributed as dist
 
     from diffusers_freqca import BandSplitter, GridSegment, TokenLayout
-    from diffusers_freqca.parallel import ContextParallelGroup
+    from diffusers_freqca.parallel import ContextParallelGroup, low_pass_shard
 
     # All processes share the image, as they do under `ContextParallelConfig(ulysses_degree=world_size)`.
     group = ContextParallelGroup(
@@ -253,8 +253,8 @@ def measure_gather(args, rank: int, world_size: int, device) -> None:
                 times.append(time.perf_counter() - started)
         return statistics.median(times)
 
-    gather_s = timed(lambda: group.gather_sequence(shard, args.tokens))
-    low_pass_s = timed(lambda: splitter.low_pass(group.gather_sequence(shard, args.tokens), layout)[:, start:end])
+    gather_s = timed(lambda: group.gather_sequence(shard))
+    low_pass_s = timed(lambda: low_pass_shard(splitter, shard, layout, group))  # what FreqCa runs on a full step
     vote_s = timed(lambda: group.agree(rank == 0))
     received = shard.element_size() * args.channels * (args.tokens - shard.shape[1])
     results = [None] * world_size

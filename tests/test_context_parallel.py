@@ -189,6 +189,34 @@ def test_shards_are_cut_as_diffusers_cuts_them():
         _group(0, 2, uneven=False).shard_range(63)
 
 
+def test_a_plan_that_gathers_inside_the_blocks_leaves_the_head_input_whole():
+    # Helios' plan gathers after every attention and feed-forward: every rank then holds the whole head input, and the
+    # band split runs on it as in one process, without exchange.
+    from diffusers.hooks import HookRegistry
+    from diffusers.hooks.context_parallel import ContextParallelGatherHook
+    from diffusers.models._modeling_parallel import ContextParallelOutput
+
+    from diffusers_freqca import BandSplitter, GridSegment, TokenLayout
+    from diffusers_freqca.parallel import _gathers_inside_blocks, low_pass_shard
+
+    model = tiny_transformer("flux")
+    output = ContextParallelOutput(gather_dim=1, expected_dims=3)
+    HookRegistry.check_if_exists_or_initialize(model.proj_out).register_hook(
+        ContextParallelGatherHook([output], None), "cp_output---proj_out"
+    )
+    assert not _gathers_inside_blocks(model)
+    HookRegistry.check_if_exists_or_initialize(model.transformer_blocks[0].attn).register_hook(
+        ContextParallelGatherHook([output], None), "cp_output---transformer_blocks.0.attn"
+    )
+    assert _gathers_inside_blocks(model)
+
+    group = ContextParallelGroup(None, 1, 2, False, torch.device("cpu"), head_sharded=False)
+    x = torch.randn(1, 48, 8)
+    layout = TokenLayout(48, (GridSegment(0, 6, 8),))
+    low, received = low_pass_shard(BandSplitter("dct", 0.3), x, layout, group)
+    assert received == 0 and torch.equal(low, BandSplitter("dct", 0.3).low_pass(x, layout))
+
+
 def test_tensor_parallelism_and_unknown_parallel_configs_are_refused():
     model = tiny_transformer("flux")
     model._parallel_config = ParallelConfig(tensor_parallel_config=TensorParallelConfig(tp_degree=2))

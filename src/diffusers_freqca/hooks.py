@@ -160,8 +160,9 @@ class FreqCaState(BaseState):
         if self.parallel is None:
             return self.splitter.low_pass(x, self.layout)
         # Context parallelism: `x` is this rank's shard; the split needs each image's whole grid (see `parallel`).
-        self.stats.gathered_bytes += x.element_size() * x.shape[0] * x.shape[2] * (self.layout.seq_len - x.shape[1])
-        return low_pass_shard(self.splitter, x, self.layout, self.parallel)
+        low, received = low_pass_shard(self.splitter, x, self.layout, self.parallel)
+        self.stats.gathered_bytes += received
+        return low
 
     def reset(self) -> None:
         self.trajectory = Trajectory()

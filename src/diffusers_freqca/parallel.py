@@ -18,7 +18,9 @@ diffusers' context parallelism (`transformer.enable_parallelism(config=ContextPa
 flattened ring x Ulysses mesh, in the order of the ranks in that mesh's process group: equal shards (`torch.chunk`;
 diffusers requires the length to divide by the degree), or, with `ulysses_anything` / `ring_anything`, the shards of
 `torch.tensor_split` (the first `length % degree` ranks hold one token more). A shard may end in the middle of an
-image row. The transformer's output is gathered back after its projection head.
+image row. Every diffusers 0.42.1 plan but Helios' gathers the output along the tokens after the output projection
+(`proj_out`), so each rank's head input is its contiguous shard of the whole head input; Helios' plan gathers inside
+every block, so there every rank holds the whole head input.
 
 FreqCa's part:
 
@@ -32,11 +34,20 @@ FreqCa's part:
 """
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import torch
 import torch.distributed as dist
+from diffusers.hooks.context_parallel import ContextParallelGatherHook
 
-from .band_split import BandSplitter, TokenLayout
+from .band_split import TokenLayout
+from .block_stack import find_block_stack
+
+
+class LowPass(Protocol):
+    """Anything with the band split's `low_pass(x, layout)`: a `BandSplitter` or a `token_grid.HeadBandSplitter`."""
+
+    def low_pass(self, x: torch.Tensor, layout: TokenLayout | None) -> torch.Tensor: ...
 
 
 @dataclass(frozen=True)
@@ -59,6 +70,9 @@ class ContextParallelGroup:
         vote_device (`torch.device`):
             Where the one-element tensors of [`agree`] live: the CPU for groups with a CPU backend (gloo), the rank's
             accelerator otherwise (NCCL).
+        head_sharded (`bool`, defaults to `True`):
+            Whether each rank's output-head input is its shard of the whole head input (the output is gathered after
+            the head), rather than the whole of it (the plan gathers inside the block stack, as Helios' does).
 
     Example:
         ```python
@@ -74,6 +88,7 @@ class ContextParallelGroup:
     degree: int
     uneven: bool
     vote_device: torch.device
+    head_sharded: bool = True
 
     @classmethod
     def from_module(cls, module: torch.nn.Module) -> "ContextParallelGroup | None":
@@ -102,6 +117,10 @@ class ContextParallelGroup:
         parallel_config = getattr(module, "_parallel_config", None)
         if parallel_config is None:
             return None
+        # FreqCa asks at every call; the answer changes only with the config (`enable_parallelism` runs once).
+        cached = module.__dict__.get("_freqca_context_parallel")
+        if cached is not None and cached[0] is parallel_config:
+            return cached[1]
         if getattr(parallel_config, "tensor_parallel_config", None) is not None:
             raise ValueError(
                 f"FreqCa supports diffusers' context parallelism, but {type(module).__name__} runs tensor parallelism "
@@ -131,13 +150,16 @@ class ContextParallelGroup:
             vote_device = torch.device(config._device)
         else:
             vote_device = torch.device("cuda", torch.cuda.current_device())
-        return cls(
+        parallel = cls(
             group=group,
             rank=dist.get_rank(group),
             degree=dist.get_world_size(group),
             uneven=bool(getattr(config, "ulysses_anything", False) or getattr(config, "ring_anything", False)),
             vote_device=vote_device,
+            head_sharded=not _gathers_inside_blocks(module),
         )
+        module.__dict__["_freqca_context_parallel"] = (parallel_config, parallel)
+        return parallel
 
     def shard_sizes(self, length: int) -> list[int]:
         r"""
@@ -187,10 +209,33 @@ class ContextParallelGroup:
         start = sum(sizes[: self.rank])
         return start, start + sizes[self.rank]
 
-    def gather_sequence(self, shard: torch.Tensor, length: int) -> torch.Tensor:
+    def shard_lengths(self, local_length: int) -> list[int]:
         r"""
-        The whole sequence from every rank's shard. A collective: every rank of the group must call it, with its own
-        shard of the same sequence.
+        The length of every rank's shard, from this rank's. A collective with uneven shards (one all-gather of one
+        integer); without them every shard has this rank's length.
+
+        Args:
+            local_length (`int`): the length of this rank's shard (tokens).
+
+        Returns:
+            `list[int]`: the shards' lengths, in rank order.
+
+        Example:
+            ```python
+            >>> group.shard_lengths(32)  # degree 2, ulysses_anything=True, 63 tokens
+            [32, 31]
+            ```
+        """
+        if not self.uneven:
+            return [local_length] * self.degree
+        lengths = [torch.zeros(1, dtype=torch.int64, device=self.vote_device) for _ in range(self.degree)]
+        dist.all_gather(lengths, torch.tensor([local_length], dtype=torch.int64, device=self.vote_device), self.group)
+        return [int(length.item()) for length in lengths]
+
+    def gather_sequence(self, shard: torch.Tensor, lengths: list[int] | None = None) -> torch.Tensor:
+        r"""
+        The whole sequence from every rank's shard, concatenated in rank order along the tokens. A collective: every
+        rank of the group must call it, with its own shard of the same sequence.
 
         Uneven shards are padded to the longest one for the exchange (gloo needs equal sizes) and trimmed after.
 
@@ -198,35 +243,36 @@ class ContextParallelGroup:
             shard (`torch.Tensor`):
                 This rank's shard, of shape `(batch, shard_length, channels)`, any dtype, on the device the group's
                 backend uses (the CPU for gloo, the rank's GPU for NCCL).
-            length (`int`): the whole sequence's length (tokens).
+            lengths (`list[int]`, *optional*): every rank's shard length, from [`shard_lengths`] (asked when `None`).
 
         Returns:
-            `torch.Tensor`: `(batch, length, channels)`, the dtype and device of `shard`.
+            `torch.Tensor`: `(batch, total_length, channels)`, the dtype and device of `shard`.
 
         Raises:
-            `ValueError`: when `shard` is not 3-D or its length is not this rank's shard length of `length`.
+            `ValueError`: when `shard` is not 3-D.
 
         Example:
             ```python
-            >>> whole = group.gather_sequence(shard, 4096)  # shard: (1, 2048, 3072) on each of 2 ranks
+            >>> whole = group.gather_sequence(shard)  # shard: (1, 2048, 3072) on each of 2 ranks
             >>> whole.shape
             torch.Size([1, 4096, 3072])
             ```
         """
-        sizes = self.shard_sizes(length)
-        if shard.ndim != 3 or shard.shape[1] != sizes[self.rank]:
+        if shard.ndim != 3:
             raise ValueError(
-                f"Rank {self.rank} of {self.degree} expected its shard of a {length}-token sequence, of shape "
-                f"(batch, {sizes[self.rank]}, channels), got {tuple(shard.shape)}."
+                f"Context-parallel shards are gathered as (batch, tokens, channels), got a shard of shape "
+                f"{tuple(shard.shape)} on rank {self.rank} of {self.degree}."
             )
-        longest = max(sizes)
+        if lengths is None:
+            lengths = self.shard_lengths(shard.shape[1])
+        longest = max(lengths)
         padded = shard
         if shard.shape[1] < longest:
             padded = torch.nn.functional.pad(shard, (0, 0, 0, longest - shard.shape[1]))
         padded = padded.contiguous()
         parts = [torch.empty_like(padded) for _ in range(self.degree)]
         dist.all_gather(parts, padded, group=self.group)
-        return torch.cat([part[:, :size] for part, size in zip(parts, sizes)], dim=1)
+        return torch.cat([part[:, :length] for part, length in zip(parts, lengths)], dim=1)
 
     def agree(self, should_compute: bool) -> bool:
         r"""
@@ -252,32 +298,53 @@ class ContextParallelGroup:
 
 
 def low_pass_shard(
-    splitter: BandSplitter, shard: torch.Tensor, layout: TokenLayout, group: ContextParallelGroup
-) -> torch.Tensor:
+    splitter: LowPass, shard: torch.Tensor, layout: TokenLayout | None, group: ContextParallelGroup
+) -> tuple[torch.Tensor, int]:
     r"""
-    The low band of this rank's shard of a feature, computed over each image's whole token grid: the shards are
-    gathered, every grid of `layout` is low-pass filtered whole, and this rank's slice is kept. A collective: every
-    rank of `group` must call it with its shard of the same feature.
+    The low band of this rank's shard of the output head's input, computed over each image's whole token grid: the
+    shards are gathered, the whole head input is low-pass filtered, and this rank's slice is kept. A collective:
+    every rank of `group` must call it with its shard of the same feature. When the head input is not sharded
+    (`group.head_sharded` is `False`), it is filtered as it is, without exchange.
 
     Args:
-        splitter (`BandSplitter`): the band split.
+        splitter (`BandSplitter` or `HeadBandSplitter`): the band split (anything with `low_pass(x, layout)`).
         shard (`torch.Tensor`):
             This rank's shard of the feature, of shape `(batch, shard_length, channels)` (float32 or float64).
-        layout (`TokenLayout`): where the image grids lie in the whole sequence (`layout.seq_len` tokens).
+        layout (`TokenLayout`, *optional*): where the image grids lie in the whole head input.
         group (`ContextParallelGroup`): the ranks that share the sequence.
 
     Returns:
-        `torch.Tensor`: the low band of `shard`, float32 (float64 for float64 inputs), of the shape of `shard`.
+        `tuple[torch.Tensor, int]`: the low band of `shard`, float32 (float64 for float64 inputs), of the shape of
+        `shard`; and the bytes this rank received from the others.
 
     Raises:
-        `ValueError`: when `shard` is not this rank's shard of a `layout.seq_len`-token sequence.
+        `ValueError`: when `shard` is not 3-D.
 
     Example:
         ```python
-        >>> low = low_pass_shard(BandSplitter("dct", 0.1), shard, layout, group)
+        >>> low, received = low_pass_shard(BandSplitter("dct", 0.1), shard, layout, group)
         >>> high = shard - low
         ```
     """
-    start, end = group.shard_range(layout.seq_len)
-    whole = group.gather_sequence(shard, layout.seq_len)
-    return splitter.low_pass(whole, layout)[:, start:end]
+    if not group.head_sharded:
+        return splitter.low_pass(shard, layout), 0
+    lengths = group.shard_lengths(shard.shape[1])
+    whole = group.gather_sequence(shard, lengths)
+    start = sum(lengths[: group.rank])
+    received = shard.element_size() * shard.shape[0] * shard.shape[2] * (whole.shape[1] - shard.shape[1])
+    return splitter.low_pass(whole, layout)[:, start : start + shard.shape[1]], received
+
+
+def _gathers_inside_blocks(module: torch.nn.Module) -> bool:
+    # Whether a diffusers gather hook sits on a module inside the block stack (Helios' plan): the stack's output, and
+    # so the head's input, is then whole on every rank.
+    blocks = [name for name, _ in find_block_stack(module)]
+    for name, submodule in module.named_modules():
+        registry = getattr(submodule, "_diffusers_hook", None)
+        if registry is None or not any(
+            isinstance(hook, ContextParallelGatherHook) for hook in registry.hooks.values()
+        ):
+            continue
+        if any(name == block or name.startswith(block + ".") for block in blocks):
+            return True
+    return False
