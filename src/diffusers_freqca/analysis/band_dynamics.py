@@ -101,6 +101,12 @@ def _check_settings(interval: int, cutoff_ratio: float, decomposition: str, pred
         raise ValueError(f"`predictor` must be one of {', '.join(map(repr, PREDICTORS))}, got {predictor!r}.")
 
 
+def _check_temporal_cutoff(temporal_cutoff_ratio: float | None) -> None:
+    value = temporal_cutoff_ratio
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1):
+        raise ValueError(f"`temporal_cutoff_ratio` must be None or a float in (0, 1], got {value!r}.")
+
+
 def _stream_layout(trace: CRFTrace, stream: int) -> TokenLayout:
     indices = trace.calls(stream)
     layout, shape = trace.layouts[indices[0]], trace.outputs[indices[0]].shape
@@ -144,9 +150,11 @@ def analyze_trace(
     crf_forms: Iterable[str] = CRF_FORMS,
     stream: int = 0,
     device: torch.device | str | None = None,
+    temporal_cutoff_ratio: float | None = None,
 ) -> list[dict[str, Any]]:
     r"""
-    Per step and band, how similar the CRF is between steps and how well its trajectory is forecast.
+    Per step and band, how similar the CRF is between steps and how well its trajectory is forecast. Image grids are
+    split in 2-D, video grids in 3-D (frames x rows x columns), as the cache splits them.
 
     One row per CRF form, band and step, with the columns of `STEP_COLUMNS`:
 
@@ -175,6 +183,8 @@ def analyze_trace(
         crf_forms (`Iterable[str]`, defaults to both): which features to analyze.
         stream (`int`, defaults to `0`): which call of each step (0: the conditional pass).
         device (`torch.device` or `str`, *optional*): where to compute; defaults to where the trace is stored.
+        temporal_cutoff_ratio (`float`, *optional*): the cut-off along the frames of video grids, as
+            `FreqCaConfig.temporal_cutoff_ratio`; `None` uses `cutoff_ratio`.
 
     Returns:
         `list[dict[str, Any]]`: the rows, `None` where a metric is undefined.
@@ -189,7 +199,8 @@ def analyze_trace(
     _check_settings(interval, cutoff_ratio, decomposition, predictor)
     layout = _stream_layout(trace, stream)
     indices = trace.calls(stream)
-    splitter = BandSplitter(decomposition, float(cutoff_ratio))
+    _check_temporal_cutoff(temporal_cutoff_ratio)
+    splitter = BandSplitter(decomposition, float(cutoff_ratio), temporal_cutoff_ratio)
     rows = []
     for crf_form in crf_forms:
         features = trace.features(crf_form, stream)

@@ -22,7 +22,7 @@ import torch
 
 from ..config import CRF_FORMS, PREDICTORS
 from ..tiny_flux import load_tiny_flux_pipeline, pipeline_inputs
-from .band_dynamics import SPLIT_DECOMPOSITIONS, _check_settings, analyze_trace
+from .band_dynamics import SPLIT_DECOMPOSITIONS, _check_settings, _check_temporal_cutoff, analyze_trace
 from .recording import record_crf
 from .replay import SCHEME_COLUMNS, scheme_errors
 from .report import format_scheme, format_summary, plot_analysis, summarize, write_csv
@@ -78,6 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--cutoff-ratio", type=float, default=0.1, help="the band split's cut-off (default: %(default)s)"
     )
+    parser.add_argument(
+        "--temporal-cutoff-ratio",
+        type=float,
+        default=None,
+        help="the cut-off along the frames of video grids (3-D split); default: the --cutoff-ratio",
+    )
+    parser.add_argument("--num-frames", type=int, default=None, help="--model: frames of a video pipeline")
     parser.add_argument("--decomposition", default="dct", choices=SPLIT_DECOMPOSITIONS, help="default: %(default)s")
     parser.add_argument(
         "--predictor", default="hermite", choices=PREDICTORS, help="forecast of the analysis (default: %(default)s)"
@@ -132,6 +139,8 @@ def _hub_pipeline(args):
         "generator": torch.Generator("cpu").manual_seed(args.seed),
         "output_type": "latent",
     }
+    if args.num_frames is not None:
+        kwargs["num_frames"] = args.num_frames
     if args.image is not None:
         from diffusers.utils import load_image
 
@@ -168,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.steps < 2:
             raise ValueError(f"`--steps` must be >= 2, got {args.steps}.")
         _check_settings(args.interval, args.cutoff_ratio, args.decomposition, args.predictor)
+        _check_temporal_cutoff(args.temporal_cutoff_ratio)
         if args.replay_from_step < 0 or args.replay_from_step >= args.steps:
             raise ValueError(
                 f"`--replay-from-step` must be in [0, {args.steps - 1}] for {args.steps} steps, got {args.replay_from_step}."
@@ -197,17 +207,21 @@ def main(argv: list[str] | None = None) -> int:
     trace, _ = record_crf(pipe, kwargs)
     steps = len(trace.calls(0))
     layout = trace.layouts[trace.calls(0)[0]]
-    grids = ", ".join(f"{s.height}x{s.width}" for s in layout.segments)
+    grids = ", ".join(
+        f"{s.frames}x{s.height}x{s.width}" if s.frames > 1 else f"{s.height}x{s.width}" for s in layout.segments
+    )
     print(
         f"recorded {trace.num_calls} transformer calls ({steps} steps) of {trace.model_class}: batch "
-        f"{trace.outputs[0].shape[0]}, {layout.seq_len} image tokens (grid {grids}), {trace.outputs[0].shape[2]} "
+        f"{trace.outputs[0].shape[0]}, {layout.seq_len} tokens at the output head (grid {grids}), "
+        f"{trace.outputs[0].shape[2]} "
         "channels"
     )
     # The trace is kept on the CPU; the band splits and forecasts run where the model ran (a GPU for large models).
     device = pipe.transformer.device
     rows = analyze_trace(
-        trace, args.interval, args.cutoff_ratio, args.decomposition, args.predictor, crf_forms=CRF_FORMS, device=device
-    )
+        trace, args.interval, args.cutoff_ratio, args.decomposition, args.predictor, crf_forms=CRF_FORMS, device=device,
+        temporal_cutoff_ratio=args.temporal_cutoff_ratio,
+    )  # fmt: skip
     output = Path(args.output_dir)
     write_csv(rows, output / "frequency_analysis.csv")
     # The figure's feature first.
@@ -217,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
 
     sweep = scheme_errors(
         trace, intervals, cutoffs, args.decomposition, args.predictor, crf_forms=CRF_FORMS,
-        first_step=args.replay_from_step, device=device,
+        first_step=args.replay_from_step, device=device, temporal_cutoff_ratio=args.temporal_cutoff_ratio,
     )  # fmt: skip
     print(
         "\nFreqCa's schedule replayed on this trajectory (mean relative error of the predicted block-stack output on "

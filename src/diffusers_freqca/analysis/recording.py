@@ -11,20 +11,22 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Recording the block stack's output (the CRF) and input at every transformer call of one uncached generation."""
+"""Recording the output head's input (the CRF) and the block stack's input at every transformer call of one uncached
+generation."""
 
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from diffusers.hooks._helpers import TransformerBlockRegistry
 from diffusers.utils import get_logger
 from diffusers.utils.torch_utils import unwrap_module
 
 from ..band_split import TokenLayout
 from ..block_stack import find_block_stack
 from ..config import CRF_FORMS
-from ..token_grid import CallInputReader
+from ..families import block_metadata, family_for, head_module
+from ..token_grid import CallInputReader, HeadBandSplitter
+from ..trajectory import Trajectory
 
 
 logger = get_logger(__name__)  # pylint: disable=invalid-name
@@ -33,15 +35,19 @@ logger = get_logger(__name__)  # pylint: disable=invalid-name
 @dataclass
 class CRFTrace:
     r"""
-    What [`CRFRecorder`] recorded: per transformer call, the block stack's output and input for the image tokens.
+    What [`CRFRecorder`] recorded: per transformer call, the output head's input (the CRF FreqCa caches) and the block
+    stack's input, as `(batch, tokens, channels)` (a sequence-first or grid-shaped head input is brought to that form;
+    Latte's frames are batch rows).
 
     Calls at the same timestep (e.g. the conditional and unconditional passes of true classifier-free guidance) are
     one denoising step; their order within the step is their `stream`.
 
     Args:
-        outputs (`list[torch.Tensor]`): per call, the block stack's output `(batch, tokens, channels)`.
-        inputs (`list[torch.Tensor]`): per call, the block stack's input, same shape.
-        layouts (`list[TokenLayout]`): per call, where the image grids are in the token sequence.
+        outputs (`list[torch.Tensor]`): per call, the output head's input `(batch, tokens, channels)`.
+        inputs (`list[torch.Tensor]`): per call, the block stack's input (the same shape for the models whose head
+            sees the tokens the stack starts with).
+        layouts (`list[TokenLayout]`): per call, where the image grids (2-D) or video grids (3-D) are in the token
+            sequence of `outputs`.
         timesteps (`list[float | None]`): per call, the timestep the transformer received.
         steps (`list[int]`): per call, its denoising step, from 0.
         streams (`list[int]`): per call, its index among the calls of its step.
@@ -112,16 +118,17 @@ class CRFTrace:
 
 class CRFRecorder:
     r"""
-    Records the block-stack output (the CRF) and input of every call of a transformer, as a context manager.
+    Records the CRF and the block stack's input of every call of a transformer, as a context manager.
 
-    The output is the hidden states returned by the last block of the transformer's block stacks and the input the
-    hidden states given to the first block: the tensors FreqCa caches (for FLUX and Qwen-Image, the output is the
-    input of `norm_out`). Forward hooks do the recording, so the model runs unchanged; the token layout of each call
-    comes from the same per-model table the cache uses (`diffusers_freqca.token_grid`), falling back to one 1-D
-    sequence (with a warning) when the call does not describe its grid.
+    The CRF is the input of the model's output head (the family table's `head`, `norm_out` for most models): the
+    tensor FreqCa caches, for the image tokens only in models that run text tokens through their blocks. The input is
+    the hidden states given to the first block. Forward hooks do the recording, so the model runs unchanged; the token
+    layout of each call comes from the same family table the cache uses (`diffusers_freqca.token_grid`), lined up
+    with the head's input as the cache does, and falls back to one 1-D sequence (with a warning) when the call does
+    not describe its grid.
 
-    A call whose timestep is larger than the previous one starts a new generation: the recorder then keeps only the
-    new one.
+    A call whose timestep moves against the direction of the trajectory so far (up, for almost every pipeline) starts
+    a new generation: the recorder then keeps only the new one.
 
     Args:
         transformer (`torch.nn.Module`): the transformer, without any cache enabled.
@@ -155,15 +162,15 @@ class CRFRecorder:
             )
         self.transformer = transformer
         self.storage_device = torch.device(storage_device)
-        self._first, self._last = blocks[0][1], blocks[-1][1]
+        self._first = blocks[0][1]
         try:
-            self._first_metadata = TransformerBlockRegistry.get(unwrap_module(self._first).__class__)
-            self._last_metadata = TransformerBlockRegistry.get(unwrap_module(self._last).__class__)
-        except ValueError:
-            raise ValueError(
-                f"The analysis needs to know how the blocks of {type(transformer).__name__} take and return their "
-                "hidden states, but their class is not registered in diffusers' TransformerBlockRegistry."
-            ) from None
+            self._first_metadata = block_metadata(unwrap_module(self._first))
+        except ValueError as error:
+            raise ValueError(f"The analysis cannot record {type(transformer).__name__}: {error}") from None
+        family = family_for(type(transformer).__name__)
+        self._head = head_module(transformer, family)
+        self._sequence_first = family.head_layout == "LBC"
+        self._splitter = HeadBandSplitter("dct", 0.1, family=family, class_name=type(transformer).__name__)
         self._reader = CallInputReader(transformer)
         self._handles: list[Any] = []
         self.trace = CRFTrace(model_class=type(transformer).__name__)
@@ -173,6 +180,7 @@ class CRFRecorder:
         self._call = None
         self._input: torch.Tensor | None = None
         self._last_time: float | None = None
+        self._trajectory = Trajectory()
         self._step = -1
         self._stream = 0
         self._warned = False
@@ -183,7 +191,7 @@ class CRFRecorder:
         self._handles = [
             self.transformer.register_forward_pre_hook(self._on_call, with_kwargs=True),
             self._first.register_forward_pre_hook(self._on_first_block, with_kwargs=True),
-            self._last.register_forward_hook(self._on_last_block, with_kwargs=True),
+            self._head.register_forward_pre_hook(self._on_head, with_kwargs=True),
         ]
         return self
 
@@ -199,10 +207,13 @@ class CRFRecorder:
     def _on_call(self, module, args, kwargs) -> None:
         call = self._reader.read(args, kwargs)
         time, last = call.time, self._last_time
-        if time is not None and last is not None and time > last:
-            # Timesteps decrease along a trajectory: a larger one is a new generation.
+        if self._step >= 0 and self._trajectory.starts_new_generation(time, None):
+            # Timesteps move one way along a trajectory (down for most pipelines, up for Mochi's or Lumina's): a
+            # call that moves back is a new generation, as in FreqCa's lifecycle rules.
             self.trace = CRFTrace(model_class=self.trace.model_class)
+            self._trajectory = Trajectory()
             self._step = -1
+        self._trajectory.advance(time, None)
         if time is not None and time == last and self._step >= 0:
             self._stream += 1
         else:
@@ -217,21 +228,24 @@ class CRFRecorder:
             metadata._get_parameter_from_args_kwargs(metadata.hidden_states_argument_name, args, kwargs)
         )
 
-    def _on_last_block(self, module, args, kwargs, output) -> None:
-        hidden_states = output[self._last_metadata.return_hidden_states_index] if isinstance(output, tuple) else output
-        if self._call is None or self._input is None:
-            # The blocks ran outside a call of the transformer itself: nothing to attribute them to.
+    def _on_head(self, module, args, kwargs) -> None:
+        hidden_states = args[0] if args else kwargs.get("hidden_states")
+        if self._call is None or self._input is None or not isinstance(hidden_states, torch.Tensor):
+            # The head ran outside a call of the transformer itself: nothing to attribute it to.
             return
+        if self._sequence_first:
+            hidden_states = hidden_states.transpose(0, 1)
+        if hidden_states.ndim > 3:  # a grid-shaped head input (batch, frames, rows, columns, channels)
+            hidden_states = hidden_states.reshape(hidden_states.shape[0], -1, hidden_states.shape[-1])
         seq_len = hidden_states.shape[1]
         layout = self._call.layout
-        if layout is None or layout.seq_len != seq_len:
-            if not self._warned:
-                logger.warning(
-                    f"{self.trace.model_class}'s call does not describe a token grid of {seq_len} tokens; the analysis "
-                    "splits bands over the token sequence in 1-D, as FreqCa's `grid_fallback='sequence'` does."
-                )
-                self._warned = True
-            layout = TokenLayout.sequence(seq_len)
+        if layout is None and not self._warned:
+            logger.warning(
+                f"{self.trace.model_class}'s call does not describe a token grid of {seq_len} tokens; the analysis "
+                "splits bands over the token sequence in 1-D, as FreqCa's `grid_fallback='sequence'` does."
+            )
+            self._warned = True
+        layout = self._splitter.resolve(layout, seq_len)
         self.trace.outputs.append(self._store(hidden_states))
         self.trace.inputs.append(self._input)
         self.trace.layouts.append(layout)

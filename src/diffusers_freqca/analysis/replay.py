@@ -25,7 +25,7 @@ from ..config import FreqCaConfig
 from ..forecast import BandForecaster
 from ..metrics import relative_error
 from ..schedule import full_steps
-from .band_dynamics import _check_settings, _stream_layout
+from .band_dynamics import _check_settings, _check_temporal_cutoff, _stream_layout
 from .recording import CRFTrace
 
 
@@ -82,6 +82,7 @@ def scheme_errors(
     first_step: int = 0,
     stream: int = 0,
     device: torch.device | str | None = None,
+    temporal_cutoff_ratio: float | None = None,
 ) -> list[dict[str, Any]]:
     r"""
     Replays FreqCa's schedule and forecaster on the recorded trajectory for each interval and cut-off, and measures
@@ -114,6 +115,8 @@ def scheme_errors(
             first predicted steps extrapolate from the closely spaced warm-up steps and often dominate the mean).
         stream (`int`, defaults to `0`): which call of each step.
         device (`torch.device` or `str`, *optional*): where to compute; defaults to where the trace is stored.
+        temporal_cutoff_ratio (`float`, *optional*): the cut-off along the frames of video grids (3-D split), as
+            `FreqCaConfig.temporal_cutoff_ratio`; `None` uses each replayed `cutoff_ratio`.
 
     Returns:
         `list[dict[str, Any]]`: the rows.
@@ -132,6 +135,7 @@ def scheme_errors(
     for interval in intervals:
         for cutoff_ratio in cutoff_ratios:
             _check_settings(interval, cutoff_ratio, decomposition, predictor)
+    _check_temporal_cutoff(temporal_cutoff_ratio)
     layout = _stream_layout(trace, stream)
     indices = trace.calls(stream)
     outputs = [trace.outputs[i] for i in indices]
@@ -161,7 +165,7 @@ def scheme_errors(
                     high_freq_order=2,
                     crf_form=crf_form,
                 )
-                splitter = BandSplitter(decomposition, float(cutoff_ratio))
+                splitter = BandSplitter(decomposition, float(cutoff_ratio), temporal_cutoff_ratio)
                 forecaster = BandForecaster(
                     config.low_freq_order,
                     config.high_freq_order,
