@@ -130,11 +130,11 @@ def test_schnell_is_refused_with_a_reason(model):
     assert "flux.1-schnell" in refused_models()
 
 
-@parameterized.expand([("chroma", "TransformerBlockRegistry"), ("flux.2-dev", "single-stream")])
-def test_unsupported_models_are_refused_with_a_reason(model, reason):
-    with pytest.raises(ValueError, match="not supported yet") as error:
+@parameterized.expand([("chroma", "ChromaTransformer2DModel"), ("flux.2-dev", "Flux2Transformer2DModel")])
+def test_untuned_models_have_no_preset_and_say_what_to_use(model, transformer_class):
+    with pytest.raises(ValueError, match="no preset yet") as error:
         FreqCaConfig.from_preset(model)
-    assert reason in str(error.value)
+    assert transformer_class in str(error.value) and "FreqCaConfig()" in str(error.value)
 
 
 @parameterized.expand([(None,), (42,), ("",)])

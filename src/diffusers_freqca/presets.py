@@ -110,7 +110,7 @@ MODELS: dict[str, ModelInfo] = {
     )
 }  # fmt: skip
 
-# Models without a preset, with the reason shown to the user: refused by design, or not supported yet.
+# Models without a preset, with the reason shown to the user: refused by design, or not tuned yet.
 _REFUSED: dict[str, str] = {
     "flux.1-schnell": (
         "FLUX.1-schnell is step-distilled to run in about 4 steps. FreqCa's 3 warm-up steps would leave at most one "
@@ -119,12 +119,12 @@ _REFUSED: dict[str, str] = {
         "FreqCaConfig by hand if you want to experiment."
     ),
     "chroma": (
-        "not supported yet: the blocks of ChromaTransformer2DModel are not in diffusers' TransformerBlockRegistry, "
-        "which FreqCa's hooks need to find the block stack's output."
+        "no preset yet: FreqCa supports ChromaTransformer2DModel (docs/supported_models.md), but no configuration was "
+        "tuned or evaluated on Chroma. Use `FreqCaConfig()`, the defaults."
     ),
     "flux.2-dev": (
-        "not supported yet: Flux2Transformer2DModel joins text and image tokens into one sequence before its "
-        "single-stream blocks, and FreqCa's hooks do not separate them yet."
+        "no preset yet: FreqCa supports Flux2Transformer2DModel (docs/supported_models.md), but no configuration was "
+        "tuned or evaluated on FLUX.2. Use `FreqCaConfig()`, the defaults."
     ),
 }
 _REFUSED_REPO_IDS = {
@@ -294,7 +294,7 @@ def list_presets(model: str | None = None) -> list[dict[str, Any]]:
 
 def refused_models() -> dict[str, str]:
     r"""
-    Models without a preset, mapped to the reason (refused by design, or not supported yet).
+    Models without a preset, mapped to the reason (refused by design, or no configuration tuned on them yet).
 
     Example:
         ```python
