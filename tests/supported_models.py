@@ -429,7 +429,7 @@ CASES: tuple[Case, ...] = (
           "max_num_gist_tokens": 8, "gist_step": 4, "gist_min_text_len": 4, "gist_max_text_len": 16,
           "axes_dims": (4, 6, 6), "axes_lens": (64, 32, 32)},
          _latent_image(encoder_hidden_states=lambda g: _r(g, 1, 2, 6, 16)), "BriaFibo2Pipeline", _LATENT, "2-D",
-         "sigma", "The head sees the image tokens, then the context references."),
+         "sigma", "Its blocks run on gist, image and reference tokens; the head sees the image slice."),
     Case("AuraFlowTransformer2DModel",
          {"sample_size": 32, "patch_size": 2, "in_channels": 4, "num_mmdit_layers": 1, "num_single_dit_layers": 1,
           "attention_head_dim": 8, "num_attention_heads": 4, "caption_projection_dim": 32,

@@ -226,3 +226,20 @@ def test_a_transformer_call_that_computes_after_a_skipped_controlnet_raises():
             break
         else:
             pytest.fail("the ControlNet was never skipped")
+
+
+def test_skipped_outputs_keep_the_structure_the_pipelines_unpack():
+    from diffusers.models.controlnets.controlnet_flux import FluxControlNetOutput
+
+    from diffusers_freqca.controlnet import _skipped_output
+
+    residual = torch.zeros(1)
+    assert _skipped_output(([residual, residual], [residual])) == (None, None)  # FLUX: double and single lists
+    assert _skipped_output(([residual, residual], None)) == (None, None)  # a ControlNet without single layers
+    assert _skipped_output(((residual, residual),)) == (None,)  # SD3: `controlnet(...)[0]`
+    assert _skipped_output((residual, residual)) is None  # Qwen-Image: one tuple of residuals
+    assert _skipped_output({3: residual}) is None  # Z-Image: residuals by layer index
+    skipped = _skipped_output(FluxControlNetOutput([residual], [residual]))
+    assert isinstance(skipped, FluxControlNetOutput) and skipped.controlnet_block_samples is None
+    with pytest.raises(TypeError, match="does not know how to skip"):
+        _skipped_output("residuals")

@@ -36,6 +36,7 @@ users get it without doing anything. [`set_controlnet_skipping`] turns it off fo
 import functools
 import inspect
 import weakref
+from collections.abc import Mapping
 from dataclasses import fields, is_dataclass
 from typing import Any
 
@@ -55,15 +56,16 @@ _UNKNOWN = object()  # no real output seen yet, or one FreqCa cannot mimic
 
 def _skipped_output(output: Any) -> Any:
     # The structure of a ControlNet output with every residual list replaced by None: a tuple of lists (FLUX's
-    # double and single residuals) keeps its length; a list or tuple of tensors (one residual per block) is one list.
-    if output is None or isinstance(output, torch.Tensor):
-        return None
+    # double and single residuals) keeps its length; a list or tuple of tensors (one residual per block) and a
+    # mapping of residuals are one None each.
+    if is_dataclass(output):  # diffusers' output classes (also mappings)
+        return type(output)(**{field.name: None for field in fields(output)})
+    if output is None or isinstance(output, (torch.Tensor, Mapping)):
+        return None  # a residual, or residuals keyed by block index (Z-Image's ControlNet)
     if isinstance(output, (list, tuple)):
         if all(isinstance(item, torch.Tensor) for item in output):
             return None
         return tuple(_skipped_output(item) for item in output)
-    if is_dataclass(output):
-        return type(output)(**{field.name: None for field in fields(output)})
     raise TypeError(f"FreqCa does not know how to skip a ControlNet that returns {type(output).__name__}.")
 
 

@@ -160,10 +160,8 @@ FAMILIES: dict[str, TransformerFamily] = {
     "LuminaNextDiT2DModel": TransformerFamily("latent"),
     "OmniGenTransformer2DModel": TransformerFamily("latent"),
     "PRXTransformer2DModel": TransformerFamily("latent", timestep_scale=_SIGMA, head="final_layer"),
-    # The head sees the image tokens, then the context references.
-    "BriaFibo2Transformer2DModel": TransformerFamily(
-        "latent", timestep_scale=_SIGMA, head="final_layer", grid_position="first"
-    ),
+    # The single stream holds gist tokens, the image and context references; the head sees the image slice.
+    "BriaFibo2Transformer2DModel": TransformerFamily("latent", timestep_scale=_SIGMA, head="final_layer"),
     # Its joint blocks are not in a list diffusers names; the single blocks run on [text; image].
     "AuraFlowTransformer2DModel": TransformerFamily(
         "latent", timestep_scale=_SIGMA, block_lists=("joint_transformer_blocks",)
@@ -224,8 +222,8 @@ FAMILIES: dict[str, TransformerFamily] = {
     "LTXVideoTransformer3DModel": TransformerFamily("frame_kwargs", timestep_scale=_RAW),
     # Audio: the tokens are a time sequence.
     "AceStepTransformer1DModel": TransformerFamily("sequence"),
-    "StableAudioDiTModel": TransformerFamily("sequence", head="proj_out", grid_position="last"),
-    "StableAudio3DiTModel": TransformerFamily("sequence", head="proj_out", grid_position="last"),
+    "StableAudioDiTModel": TransformerFamily("sequence", head="proj_out"),
+    "StableAudio3DiTModel": TransformerFamily("sequence", head="proj_out"),
     "LongCatAudioDiTTransformer": TransformerFamily("sequence"),
     "MiniMaxMusic3Transformer1DModel": TransformerFamily("sequence", head="proj_out"),
     # Refused, with the reason.
