@@ -352,10 +352,10 @@ def _warn_once(message: str) -> None:
         logger.warning(message)
 
 
-class HeadBandSplitter:
+class HeadBandSplitter(BandSplitter):
     r"""
-    The band split of an output head's input: lines the call's [`TokenLayout`] up with the tensor the head receives
-    (the family table's `head_layout` and `grid_position`) and splits it with a [`BandSplitter`].
+    The band split of an output head's input: a [`BandSplitter`] that first lines the call's [`TokenLayout`] up with
+    the tensor the head receives (the family table's `head_layout` and `grid_position`).
 
     The head's input may be `(batch, tokens, channels)`, sequence first (`head_layout="LBC"`), grid-shaped
     (`(batch, frames, rows, columns, channels)`, flattened to tokens in raster order) or hold one frame per batch row
@@ -387,7 +387,7 @@ class HeadBandSplitter:
         grid_fallback: str = "sequence",
         class_name: str = "the model",
     ):
-        self.splitter = BandSplitter(decomposition, cutoff_ratio, temporal_cutoff_ratio)
+        super().__init__(decomposition, cutoff_ratio, temporal_cutoff_ratio)
         self.family = family or family_for(class_name)
         self.grid_fallback = grid_fallback
         self.class_name = class_name
@@ -473,16 +473,5 @@ class HeadBandSplitter:
                     f"{tuple(x.shape)} in {self.class_name}."
                 )
             features = features.reshape(shape[0], math.prod(shape[1:-1]), shape[-1])
-        low = self.splitter.low_pass(features, self.resolve(layout, features.shape[1])).reshape(shape)
+        low = super().low_pass(features, self.resolve(layout, features.shape[1])).reshape(shape)
         return low.transpose(0, 1) if sequence_first else low
-
-    def split(self, x: torch.Tensor, layout: TokenLayout | None) -> tuple[torch.Tensor, torch.Tensor]:
-        r"""
-        Returns `(low, high)` with `low + high == x`, see [`low_pass`].
-
-        Args:
-            x (`torch.Tensor`): the head's input.
-            layout (`TokenLayout`, *optional*): the call's layout.
-        """
-        low = self.low_pass(x, layout)
-        return low, x.to(low.dtype) - low
