@@ -66,6 +66,12 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             "from step to step during one generation.",
         ),
         Subcommand(
+            "calibrate",
+            "diffusers_freqca.calibrate",
+            "Choose the FreqCa configuration for your own pipeline at a compute budget from one full-compute run of it, "
+            "and write freqca_config.json and a model-card section.",
+        ),
+        Subcommand(
             "card",
             "diffusers_freqca.card",
             "Write the FreqCa section of a model card (recommended config, code to use it, measured effect) into a "

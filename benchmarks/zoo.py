@@ -1,0 +1,417 @@
+# Copyright 2026 The diffusers-freqca authors. Licensed under the Apache License, Version 2.0.
+"""Quality at matched compute on the model zoo: FreqCa's default against every diffusers cache, per model.
+
+    python -m benchmarks.zoo --half tune                 # the models designs may be chosen on
+    python -m benchmarks.zoo --half held-out             # measured once the choice is made
+    python -m benchmarks.zoo --models flux-scenes-16 --settings t2i-50 --intervals 6
+
+Protocol (docs/benchmarks.md): for each zoo model (`tools/zoo`), each setting (text-to-image at 50 and at 28 steps,
+image-to-image at strength 0.6 of 50 steps) and each cache interval N in 3, 4, 6, 9, 12, every method generates the
+same 16 images and is compared with the full computation (PSNR of each decoded image in [0, 1], averaged over the images, with the worst
+image and the pooled PSNR of all images beside it; SSIM). Compute is
+measured, not assumed: hooks on every `Linear` layer add up the transformer's multiply-accumulates, and a method's
+compute is given in *equivalent steps* (its MACs over those of one full denoising step; with true CFG a step is two
+calls). At N = 6 and 9 every peer runs: TaylorSeerCache (lite and full mode, order 1 and 2), FirstBlockCache and
+MagCache with their thresholds bisected to FreqCa's compute, PyramidAttentionBroadcast, and plain sampling with fewer
+steps (FreqCa's compute rounded, and one more). At the other N the curve has FreqCa, the paper's recipe,
+TaylorSeer-lite and fewer steps. The *margin* of a FreqCa configuration is its PSNR minus the best PSNR of the peers
+that used at most one equivalent step more.
+
+Writes `<out>/<model>.json` (every result) and, with `--report`, `<out>/<model>.md` and `<out>/<model>.png` (PSNR
+against compute per setting).
+"""
+
+import argparse
+import ast
+import contextlib
+import io
+import json
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from benchmarks.quality import MacCounter
+from diffusers_freqca.block_stack import count_evaluations
+from diffusers_freqca.config import FreqCaConfig
+from diffusers_freqca.metrics import psnr, ssim
+from diffusers_freqca.presets import PAPER_RECIPE
+from tools.zoo import data
+from tools.zoo.load import call_kwargs, load_pipeline
+from tools.zoo.specs import ZOO, get_spec, names
+
+
+SETTINGS = {
+    # name: (steps, img2img strength or None)
+    "t2i-50": (50, None),
+    "t2i-28": (28, None),
+    "i2i-50x0.6": (50, 0.6),
+}
+INTERVALS = (3, 4, 6, 9, 12)
+FULL_PEER_INTERVALS = (6, 9)
+DEFAULT_OUT = Path("docs/benchmark_results/zoo")
+
+
+@dataclass
+class Result:
+    r"""
+    One method's measurement on one model and setting.
+
+    Args:
+        method (`str`): its label.
+        family (`str`): `"FreqCa"`, `"FreqCa paper"`, `"TaylorSeer"`, `"FirstBlockCache"`, `"MagCache"`, `"PAB"` or
+            `"fewer steps"`.
+        interval (`int`): the cache interval N the entry belongs to.
+        evaluations (`float`): equivalent denoising steps of compute (MACs over the MACs of one full step).
+        block_stack_evaluations (`int`): calls in which the last block computed (all contexts together).
+        psnr (`float`): PSNR in dB against the full computation, the mean over images of each image's PSNR.
+        psnr_min (`float`): the worst image's PSNR.
+        psnr_pooled (`float`): PSNR of the mean squared error over all images (dominated by the worst images).
+        ssim (`float`): mean SSIM against the full computation.
+        seconds (`float`): wall time of the run (indicative only).
+        config (`dict`): the settings.
+    """
+
+    method: str
+    family: str
+    interval: int
+    evaluations: float
+    block_stack_evaluations: int
+    psnr: float
+    psnr_min: float
+    psnr_pooled: float
+    ssim: float
+    seconds: float
+    config: dict = field(default_factory=dict)
+
+
+def freqca_default(interval: int) -> FreqCaConfig:
+    r"""The default configuration at cache interval `interval`: `FreqCaConfig(cache_interval=interval)`."""
+    return FreqCaConfig(cache_interval=interval)
+
+
+def freqca_paper(interval: int, architecture: str) -> FreqCaConfig:
+    r"""The paper's recipe at interval `interval`: DCT for FLUX-family models, FFT for Qwen-Image."""
+    decomposition = "dct" if architecture == "flux" else "fft"
+    return FreqCaConfig(**PAPER_RECIPE, cache_interval=interval, first_interval=interval, decomposition=decomposition)
+
+
+class ZooBench:
+    r"""
+    Runs methods on one zoo model in one setting and measures them against the full computation.
+
+    Args:
+        name (`str`): the zoo model.
+        setting (`str`): a key of `SETTINGS`.
+        images (`int`, defaults to `16`): images per run (classes cycled, one seed per round).
+
+    Example:
+        ```python
+        >>> bench = ZooBench("flux-scenes-16", "t2i-28")
+        >>> bench.measure("FreqCa N=6", "FreqCa", 6, FreqCaConfig(cache_interval=6)).psnr
+        ```
+    """
+
+    def __init__(self, name: str, setting: str, images: int = 16):
+        self.name, self.setting = name, setting
+        self.spec = get_spec(name)
+        self.steps, self.strength = SETTINGS[setting]
+        self.pipe = load_pipeline(name, img2img=self.strength is not None)
+        count = len(data.class_names(self.spec.family))
+        self.batches = []
+        for seed in range(math.ceil(images / count)):
+            classes = list(range(count))[: images - seed * count]
+            self.batches.append((classes, seed))
+        self.run_steps = int(self.steps * self.strength) if self.strength is not None else self.steps
+        self.reference, _, reference_macs, _ = self._generate(None, self.steps)
+        self.macs_per_step = reference_macs / self.run_steps
+
+    def _generate(self, config: Any, steps: int) -> tuple[torch.Tensor, float, int, int]:
+        transformer = self.pipe.transformer
+        if config is not None:
+            transformer.enable_cache(config)
+        try:
+            start = time.perf_counter()
+            images = []
+            with MacCounter(transformer) as macs, count_evaluations(transformer) as counts:
+                for classes, seed in self.batches:
+                    kwargs = call_kwargs(self.pipe, classes, seed, steps, self.strength)
+                    images.append(self.pipe(**kwargs).images.float())
+            seconds = time.perf_counter() - start
+        finally:
+            if config is not None:
+                transformer.disable_cache()
+        return torch.cat(images), seconds, macs.total / len(self.batches), counts["last_block"] // len(self.batches)
+
+    def measure(self, method: str, family: str, interval: int, config: Any, steps: int | None = None) -> Result:
+        r"""
+        Runs one method (a cache config, or `None` with `steps` for plain sampling) and measures it.
+
+        Returns:
+            [`Result`]: compute, PSNR and SSIM against the full computation.
+        """
+        steps = steps or self.steps
+        images, seconds, macs, stack = self._generate(config, steps)
+        per_image = [psnr(images[i], self.reference[i]) for i in range(images.shape[0])]
+        return Result(
+            method=method,
+            family=family,
+            interval=interval,
+            evaluations=macs / self.macs_per_step,
+            block_stack_evaluations=stack,
+            psnr=sum(per_image) / len(per_image),
+            psnr_min=min(per_image),
+            psnr_pooled=psnr(images, self.reference),
+            ssim=ssim(images, self.reference),
+            seconds=seconds,
+            config=_describe(config, steps),
+        )
+
+    def tune(self, label: str, family: str, interval: int, make, target: float, low: float, high: float) -> Result:
+        r"""
+        Bisects a threshold (compute falls as it grows) so that the method's compute comes as close as possible to
+        `target` equivalent steps without exceeding `target + 1`; returns the best run found.
+        """
+        best = None
+        for _ in range(7):
+            middle = math.sqrt(low * high)
+            result = self.measure(f"{label} (threshold {middle:.3g})", family, interval, make(middle))
+            admissible = result.evaluations <= target + 1.0
+            key = (not admissible, abs(result.evaluations - target))
+            if best is None or key < best[0]:
+                best = (key, result)
+            if result.evaluations > target:
+                low = middle
+            else:
+                high = middle
+        return best[1]
+
+    def mag_ratios(self) -> list[float]:
+        r"""MagCache's magnitude ratios for this model and setting, from diffusers' calibration mode."""
+        from diffusers import MagCacheConfig
+
+        output = io.StringIO()
+        with contextlib.redirect_stdout(output):
+            self._generate(MagCacheConfig(calibrate=True, num_inference_steps=self.run_steps), self.steps)
+        lines = [line for line in output.getvalue().splitlines() if line.strip().startswith("[")]
+        if not lines:
+            raise RuntimeError(f"MagCache calibration printed no ratios:\n{output.getvalue()}")
+        return [float(v) for v in ast.literal_eval(lines[-1].strip())]
+
+
+def _describe(config: Any, steps: int) -> dict:
+    if config is None:
+        return {"steps": steps}
+    if isinstance(config, FreqCaConfig):
+        return {"steps": steps, **config.to_dict()}
+    described = {"steps": steps, "class": type(config).__name__}
+    for key, value in vars(config).items():
+        if isinstance(value, (int, float, str, bool, type(None))):
+            described[key] = value
+    return described
+
+
+def run_setting(bench: ZooBench, intervals=INTERVALS, log=print) -> list[Result]:
+    r"""
+    Every method of the protocol (module docstring) on one model and setting.
+
+    Returns:
+        `list[Result]`: all measurements, FreqCa first at each interval.
+    """
+    from diffusers import FirstBlockCacheConfig, MagCacheConfig, PyramidAttentionBroadcastConfig, TaylorSeerCacheConfig
+
+    results: list[Result] = []
+
+    def add(result: Result) -> Result:
+        results.append(result)
+        log(
+            f"{bench.name} {bench.setting} N={result.interval} {result.method}: {result.evaluations:.2f} steps, "
+            f"{result.psnr:.2f} dB"
+        )
+        return result
+
+    ratios = None
+    for interval in intervals:
+        ours = add(bench.measure(f"FreqCa default N={interval}", "FreqCa", interval, freqca_default(interval)))
+        add(
+            bench.measure(
+                f"FreqCa paper N={interval}", "FreqCa paper", interval, freqca_paper(interval, bench.spec.architecture)
+            )
+        )
+        target = ours.evaluations
+        for steps in sorted({max(1, round(target)), max(1, round(target)) + 1}):
+            plain_steps = steps if bench.strength is None else math.ceil(steps / bench.strength)
+            add(bench.measure(f"fewer steps ({steps})", "fewer steps", interval, None, steps=plain_steps))
+        full = interval in FULL_PEER_INTERVALS
+        for order in (1, 2) if full else (1,):
+            for lite in (True, False) if full else (True,):
+                config = TaylorSeerCacheConfig(
+                    cache_interval=interval,
+                    disable_cache_before_step=3,
+                    max_order=order,
+                    use_lite_mode=lite,
+                    taylor_factors_dtype=torch.float32,
+                )
+                label = f"TaylorSeer {'lite' if lite else 'full'} order {order} N={interval}"
+                add(bench.measure(label, "TaylorSeer", interval, config))
+        if not full:
+            continue
+        add(bench.tune("FirstBlockCache", "FirstBlockCache", interval, lambda t: FirstBlockCacheConfig(threshold=t),
+                       target, 1e-3, 4.0))  # fmt: skip
+        if ratios is None:
+            ratios = bench.mag_ratios()
+
+        def mag(t: float, interval=interval, ratios=ratios) -> Any:
+            return MagCacheConfig(
+                threshold=t, max_skip_steps=interval - 1, retention_ratio=3 / bench.run_steps,
+                num_inference_steps=bench.run_steps, mag_ratios=ratios,
+            )  # fmt: skip
+
+        add(bench.tune("MagCache", "MagCache", interval, mag, target, 1e-3, 20.0))
+
+        def timestep(pipe=bench.pipe) -> int:
+            return pipe.current_timestep if getattr(pipe, "current_timestep", None) is not None else 500
+
+        pab = PyramidAttentionBroadcastConfig(
+            spatial_attention_block_skip_range=interval,
+            spatial_attention_timestep_skip_range=(-1, 1001),
+            current_timestep_callback=timestep,
+        )
+        try:
+            add(bench.measure(f"PAB (attention every {interval} steps)", "PAB", interval, pab))
+        except Exception as error:  # noqa: BLE001 - one peer failing must not end the benchmark; it is reported
+            log(f"PAB could not run on {type(bench.pipe.transformer).__name__}: {type(error).__name__}: {error}")
+    return results
+
+
+def margins(results: list[Result], family: str = "FreqCa") -> dict[int, dict[str, Any]]:
+    r"""
+    Per interval, the PSNR margin of `family`'s entry over the best peer using at most one more equivalent step.
+
+    Returns:
+        `dict[int, dict]`: interval -> `{"psnr", "evaluations", "best_peer", "best_peer_psnr",
+        "best_peer_evaluations", "margin"}` (peers: every family but FreqCa's own).
+    """
+    out = {}
+    for interval in sorted({r.interval for r in results}):
+        mine = [r for r in results if r.interval == interval and r.family == family]
+        if not mine:
+            continue
+        ours = mine[0]
+        peers = [
+            r
+            for r in results
+            if r.interval == interval
+            and not r.family.startswith("FreqCa")
+            and r.evaluations <= ours.evaluations + 1.0 + 1e-6
+        ]
+        best = max(peers, key=lambda r: r.psnr) if peers else None
+        out[interval] = {
+            "psnr": ours.psnr,
+            "evaluations": ours.evaluations,
+            "best_peer": best.method if best else None,
+            "best_peer_psnr": best.psnr if best else None,
+            "best_peer_evaluations": best.evaluations if best else None,
+            "margin": ours.psnr - best.psnr if best else None,
+        }
+    return out
+
+
+def write_report(name: str, by_setting: dict[str, list[Result]], out: Path) -> None:
+    r"""Writes `<out>/<name>.md` (tables and margins) and `<out>/<name>.png` (PSNR against compute)."""
+    spec = get_spec(name)
+    lines = [
+        f"# {name} ({spec.half} half)",
+        "",
+        f"{spec.pipeline} on a {spec.grid[0]}x{spec.grid[1]} token grid, data family `{spec.family}`, scheduler "
+        f"`{json.dumps(spec.scheduler)}`, true CFG {spec.true_cfg_scale or 'off'}. PSNR (dB) against the full "
+        "computation, the mean over 16 images of each image's PSNR; compute in equivalent full steps. Reproduce with "
+        f"`python -m benchmarks.zoo --models {name} --report`.",
+        "",
+    ]
+    for setting, results in by_setting.items():
+        lines += [
+            f"## {setting}",
+            "",
+            "| N | method | compute (steps) | PSNR | worst image | SSIM |",
+            "|---|---|---|---|---|---|",
+        ]
+        for r in results:
+            lines.append(
+                f"| {r.interval} | {r.method} | {r.evaluations:.2f} | {r.psnr:.2f} | {r.psnr_min:.2f} | {r.ssim:.4f} |"
+            )
+        lines += ["", "Margin of the default over the best peer with at most one more step:", ""]
+        lines += [
+            "| N | default PSNR | compute | best peer | its PSNR | its compute | margin |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for interval, m in margins(results).items():
+            if m["best_peer"] is None:
+                continue
+            lines.append(
+                f"| {interval} | {m['psnr']:.2f} | {m['evaluations']:.2f} | {m['best_peer']} | "
+                f"{m['best_peer_psnr']:.2f} | {m['best_peer_evaluations']:.2f} | {m['margin']:+.2f} |"
+            )
+        lines.append("")
+    (out / f"{name}.md").write_text("\n".join(lines))
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed: no plot (pip install matplotlib)", file=sys.stderr)
+        return
+    figure, axes = plt.subplots(1, len(by_setting), figsize=(5 * len(by_setting), 4), squeeze=False)
+    for ax, (setting, results) in zip(axes[0], by_setting.items()):
+        for family in sorted({r.family for r in results}):
+            points = sorted((r.evaluations, r.psnr) for r in results if r.family == family)
+            style = "-o" if family.startswith("FreqCa") else "--."
+            ax.plot([p[0] for p in points], [p[1] for p in points], style, label=family)
+        ax.set_title(f"{name}: {setting}")
+        ax.set_xlabel("compute (equivalent full steps)")
+        ax.set_ylabel("PSNR vs full computation (dB)")
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(out / f"{name}.png", dpi=110)
+    plt.close(figure)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.zoo", description=__doc__.split("\n")[0])
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--half", choices=("tune", "held-out", "all"), default="all")
+    group.add_argument("--models", nargs="+", choices=sorted(ZOO))
+    parser.add_argument("--settings", nargs="+", choices=list(SETTINGS), default=list(SETTINGS))
+    parser.add_argument("--intervals", nargs="+", type=int, default=list(INTERVALS))
+    parser.add_argument("--images", type=int, default=16)
+    parser.add_argument("--out", default=str(DEFAULT_OUT))
+    parser.add_argument("--report", action="store_true", help="write the markdown table and the plot per model")
+    parser.add_argument("--threads", type=int, default=None)
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    models = args.models or names(None if args.half == "all" else args.half)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in models:
+        path = out / f"{name}.json"
+        stored = json.loads(path.read_text()) if path.is_file() else {}
+        for setting in args.settings:
+            bench = ZooBench(name, setting, args.images)
+            results = run_setting(bench, args.intervals, log=lambda line: print(line, flush=True))
+            kept = [r for r in stored.get(setting, []) if r["interval"] not in args.intervals]
+            stored[setting] = sorted(kept + [asdict(r) for r in results], key=lambda r: r["interval"])
+            path.write_text(json.dumps(stored, indent=1))
+        if args.report:
+            write_report(name, {s: [Result(**r) for r in rs] for s, rs in stored.items()}, out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,350 @@
+# Copyright 2026 The diffusers-freqca authors. All rights reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""`diffusers-freqca calibrate`: the best FreqCa configuration for your own pipeline at a compute budget.
+
+One full-compute run of your pipeline (your model, resolution, scheduler and step count) is the reference. Then each
+candidate configuration runs the same call with FreqCa (each run costs about one `cache_interval`-th of the
+reference), and the candidate with the highest PSNR against the reference wins among those that compute no more
+steps than the default at that interval. The default is always a candidate, so on the calibration images the choice
+is never worse than the default. The result is written as `freqca_config.json` and a model-card section, the files
+Hub model cards with recommended configs are made of.
+
+Candidates (about ten): the forecast axis (`spacing`: log-SNR, sigma, step index) with the first interval after the
+warm-up at a third or half of `cache_interval`, the even schedule, a warm-up of two steps, and one frequency split
+(low band reused, high band extrapolated, the paper's idea) on the token grid.
+"""
+
+import argparse
+import dataclasses
+import json
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .config import FreqCaConfig
+from .hooks import get_freqca_stats
+from .metrics import psnr
+
+
+@dataclass
+class CandidateResult:
+    r"""
+    One candidate configuration's measurement.
+
+    Args:
+        config (`FreqCaConfig`): the candidate.
+        psnr (`float`): mean over the calibration images of each image's PSNR (dB) against the full computation.
+        psnr_min (`float`): the worst image's PSNR (dB).
+        computed_steps (`float`): full steps per generation (transformer evaluations per cache context), averaged
+            over the calibration calls.
+        seconds (`float`): wall time of the candidate's runs.
+    """
+
+    config: FreqCaConfig
+    psnr: float
+    psnr_min: float
+    computed_steps: float
+    seconds: float
+
+
+@dataclass
+class CalibrationResult:
+    r"""
+    What [`calibrate`] found.
+
+    Args:
+        config (`FreqCaConfig`): the chosen configuration.
+        default (`CandidateResult`): the default configuration at the same `cache_interval`.
+        candidates (`list[CandidateResult]`): every candidate, best first.
+        num_inference_steps (`int`): the step count calibrated for.
+        reference_seconds (`float`): wall time of the full-compute reference runs.
+    """
+
+    config: FreqCaConfig
+    default: CandidateResult
+    candidates: list[CandidateResult] = field(default_factory=list)
+    num_inference_steps: int = 0
+    reference_seconds: float = 0.0
+
+    @property
+    def best(self) -> CandidateResult:
+        """The chosen candidate's measurement."""
+        return self.candidates[0]
+
+    def to_results(self, measured_on: str, command: str | None = None) -> dict[str, Any]:
+        r"""
+        The measurements in the format of `diffusers_freqca.card` (`results=` of `card_section`).
+
+        Args:
+            measured_on (`str`): where the calibration ran (hardware, dtype, resolution, diffusers version).
+            command (`str`, *optional*): the command that produced the numbers.
+        """
+        best = self.best
+        return {
+            "num_inference_steps": self.num_inference_steps,
+            "metrics": {
+                "PSNR vs full computation (dB)": round(best.psnr, 2),
+                "PSNR of the default config (dB)": round(self.default.psnr, 2),
+                "transformer evaluations per generation": round(best.computed_steps, 2),
+            },
+            "measured_on": measured_on,
+            "command": command,
+            "baseline": "the same pipeline and seeds without FreqCa",
+        }
+
+
+def candidate_configs(cache_interval: int, splits: tuple[str, ...] = ("dct",)) -> list[FreqCaConfig]:
+    r"""
+    The configurations `calibrate` tries at one cache interval, the default first.
+
+    Args:
+        cache_interval (`int`): the budget: about one full step every `cache_interval` steps.
+        splits (`tuple[str, ...]`, defaults to `("dct",)`): band-split decompositions to include (`"dct"`, `"fft"`),
+            each with the low band reused and the high band extrapolated; `()` for none.
+
+    Returns:
+        `list[FreqCaConfig]`: distinct configurations.
+
+    Example:
+        ```python
+        >>> candidate_configs(6)[0] == FreqCaConfig(cache_interval=6)
+        True
+        ```
+    """
+    default = FreqCaConfig(cache_interval=cache_interval)
+    candidates = [default]
+    for spacing in ("log_snr", "sigma", "step"):
+        for first in sorted({max(1, math.ceil(cache_interval / 3)), math.ceil(cache_interval / 2)}):
+            candidates.append(FreqCaConfig(cache_interval=cache_interval, spacing=spacing, first_interval=first))
+    candidates.append(FreqCaConfig(cache_interval=cache_interval, first_interval=cache_interval))
+    candidates.append(FreqCaConfig(cache_interval=cache_interval, disable_cache_before_step=2))
+    for decomposition in splits:
+        candidates.append(
+            FreqCaConfig(
+                cache_interval=cache_interval, decomposition=decomposition, low_freq_order=0, high_freq_order=1
+            )
+        )
+    unique: list[FreqCaConfig] = []
+    for config in candidates:
+        if all(config != seen for seen in unique):
+            unique.append(config)
+    return unique
+
+
+def _images(output) -> torch.Tensor:
+    images = output.images if hasattr(output, "images") else output[0]
+    if isinstance(images, torch.Tensor):
+        return images.float().cpu()
+    raise ValueError("calibrate compares images as tensors: call the pipeline with `output_type='pt'` (or 'latent').")
+
+
+def calibrate(
+    pipe,
+    call_kwargs: dict[str, Any] | Callable[[int], dict[str, Any]],
+    cache_interval: int = 6,
+    seeds: tuple[int, ...] = (0, 1),
+    candidates: list[FreqCaConfig] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> CalibrationResult:
+    r"""
+    Chooses the FreqCa configuration for a pipeline at a compute budget (module docstring).
+
+    Args:
+        pipe (`DiffusionPipeline`):
+            The pipeline, with the transformer the config is for (`pipe.transformer`). Its cache must be disabled.
+        call_kwargs (`dict` or `Callable[[int], dict]`):
+            The call arguments (prompt or embeddings, size, `num_inference_steps`, `output_type="pt"` or
+            `"latent"`), or a function from a seed to them. A `generator` seeded with each of `seeds` is added.
+        cache_interval (`int`, defaults to `6`):
+            The budget: candidates compute no more steps than `FreqCaConfig(cache_interval=cache_interval)` does.
+        seeds (`tuple[int, ...]`, defaults to `(0, 1)`): one call per seed.
+        candidates (`list[FreqCaConfig]`, *optional*): what to try; defaults to [`candidate_configs`].
+        log (`Callable[[str], None]`, *optional*): receives one line per measured candidate.
+
+    Returns:
+        [`CalibrationResult`]: the choice, the default's measurement and every candidate's.
+
+    Raises:
+        `ValueError`: when the transformer already has a cache enabled, or `seeds` is empty.
+
+    Example:
+        ```python
+        >>> from diffusers_freqca.calibrate import calibrate
+
+        >>> result = calibrate(pipe, {"prompt": "a red fox", "num_inference_steps": 28, "output_type": "pt"}, 6)
+        >>> pipe.transformer.enable_cache(result.config)
+        ```
+    """
+    transformer = pipe.transformer
+    if getattr(transformer, "is_cache_enabled", False) or getattr(transformer, "_freqca_runtime", None) is not None:
+        raise ValueError(
+            "Disable the transformer's cache before calibrating: the reference must be the full computation."
+        )
+    if not seeds:
+        raise ValueError("`seeds` must hold at least one seed.")
+    log = log or (lambda line: None)
+
+    def kwargs_for(seed: int) -> dict[str, Any]:
+        kwargs = dict(call_kwargs(seed) if callable(call_kwargs) else call_kwargs)
+        device = getattr(pipe, "_execution_device", None) or "cpu"
+        kwargs["generator"] = torch.Generator(device="cpu" if str(device).startswith("mps") else device).manual_seed(
+            seed
+        )
+        return kwargs
+
+    start = time.perf_counter()
+    with torch.no_grad():
+        references = [_images(pipe(**kwargs_for(seed))) for seed in seeds]
+    reference_seconds = time.perf_counter() - start
+    steps = int(kwargs_for(seeds[0]).get("num_inference_steps", 50))
+
+    default = FreqCaConfig(cache_interval=cache_interval)
+    results: list[CandidateResult] = []
+    for config in candidates or candidate_configs(cache_interval):
+        transformer.enable_cache(config)
+        try:
+            per_image, computed = [], []
+            start = time.perf_counter()
+            with torch.no_grad():
+                for seed, reference in zip(seeds, references):
+                    images = _images(pipe(**kwargs_for(seed)))
+                    per_image += [psnr(images[i], reference[i]) for i in range(images.shape[0])]
+                    stats = get_freqca_stats(transformer)
+                    computed.append(max(s.computed_steps for s in stats.contexts.values()))
+            seconds = time.perf_counter() - start
+        finally:
+            transformer.disable_cache()
+        result = CandidateResult(
+            config, sum(per_image) / len(per_image), min(per_image), sum(computed) / len(computed), seconds
+        )
+        results.append(result)
+        log(f"{_describe(config)}: {result.computed_steps:.1f} full steps, {result.psnr:.2f} dB")
+    baseline = next(r for r in results if r.config == default)
+    admissible = [r for r in results if r.computed_steps <= baseline.computed_steps + 1e-9]
+    admissible.sort(key=lambda r: r.psnr, reverse=True)
+    others = [r for r in results if r not in admissible]
+    return CalibrationResult(admissible[0].config, baseline, admissible + others, steps, reference_seconds)
+
+
+def _describe(config: FreqCaConfig) -> str:
+    fields = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
+    default = FreqCaConfig(cache_interval=config.cache_interval)
+    changed = {k: v for k, v in fields.items() if getattr(default, k) != v}
+    return ", ".join(f"{k}={v!r}" for k, v in {"cache_interval": config.cache_interval, **changed}.items())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    r"""The `diffusers-freqca calibrate` argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="diffusers-freqca calibrate",
+        description=(
+            "Choose the FreqCa configuration for your pipeline at a compute budget: one full-compute run is the "
+            "reference, each candidate runs the same call with FreqCa, and the best PSNR among those that compute "
+            "no more steps than the default wins. Writes freqca_config.json and a model-card section (README.md)."
+        ),
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model", help="a diffusers pipeline repository or folder (needs its text encoders)")
+    source.add_argument("--tiny", action="store_true", help="the package's embedded tiny FLUX model (offline, CPU)")
+    parser.add_argument("--prompt", default="A photo of a red fox sitting in the snow", help="--model: the prompt")
+    parser.add_argument("--height", type=int, default=1024, help="--model: image height in pixels")
+    parser.add_argument("--width", type=int, default=1024, help="--model: image width in pixels")
+    parser.add_argument("--steps", type=int, default=50, help="denoising steps (default: %(default)s)")
+    parser.add_argument("--interval", type=int, default=6, help="the budget: about one full step in N (default: 6)")
+    parser.add_argument("--seeds", default="0,1", help="comma-separated generator seeds (default: %(default)s)")
+    parser.add_argument("--device", default=None, help="default: cuda if available, else cpu")
+    parser.add_argument("--output-dir", default="freqca-calibration", help="where to write the config and the card")
+    parser.add_argument("--repo-id", default=None, help="the Hub repository the card is for (default: --model)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    r"""
+    `diffusers-freqca calibrate`.
+
+    Example:
+        ```bash
+        diffusers-freqca calibrate --tiny --steps 28 --interval 6 --output-dir my-calibration
+        diffusers-freqca calibrate --model black-forest-labs/FLUX.1-dev --steps 28 --interval 6
+        ```
+    """
+    from .card import write_model_card
+
+    args = build_parser().parse_args(argv)
+    try:
+        seeds = tuple(int(s) for s in args.seeds.split(",") if s.strip())
+    except ValueError:
+        print(
+            f"diffusers-freqca calibrate: error: --seeds must be comma-separated ints, got {args.seeds!r}",
+            file=sys.stderr,
+        )
+        return 2
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if args.tiny:
+        from .tiny_flux import load_tiny_flux_pipeline, pipeline_inputs
+
+        pipe = load_tiny_flux_pipeline()
+        inputs = {**pipeline_inputs(pipe, range(4)), "num_inference_steps": args.steps, "output_type": "pt"}
+        repo_id = args.repo_id or "diffusers-freqca/tiny-flux"
+        measured_on = f"the embedded tiny FLUX model, 64x64, float32, {device}"
+    else:
+        from diffusers import DiffusionPipeline
+
+        dtype = torch.bfloat16 if device != "cpu" else torch.float32
+        pipe = DiffusionPipeline.from_pretrained(args.model, torch_dtype=dtype).to(device)
+        inputs = {
+            "prompt": args.prompt,
+            "height": args.height,
+            "width": args.width,
+            "num_inference_steps": args.steps,
+            "output_type": "pt",
+        }
+        repo_id = args.repo_id or args.model
+        measured_on = f"{args.height}x{args.width}, {str(dtype).replace('torch.', '')}, {device}"
+    pipe.set_progress_bar_config(disable=True)
+    result = calibrate(pipe, inputs, args.interval, seeds, log=print)
+    out = Path(args.output_dir)
+    command = "diffusers-freqca calibrate " + " ".join(argv if argv is not None else sys.argv[1:])
+    results = result.to_results(measured_on, command)
+    write_model_card(out, result.config, repo_id, num_inference_steps=args.steps, results=results)
+    (out / "calibration.json").write_text(
+        json.dumps(
+            {
+                "chosen": result.config.to_dict(),
+                "candidates": [
+                    {"config": r.config.to_dict(), "psnr": r.psnr, "psnr_min": r.psnr_min,
+                     "computed_steps": r.computed_steps}
+                    for r in result.candidates
+                ],
+            },
+            indent=2,
+        )
+    )  # fmt: skip
+    best = result.best
+    print(
+        f"chosen: {_describe(result.config)}: {best.psnr:.2f} dB with {best.computed_steps:.1f} full steps "
+        f"(default: {result.default.psnr:.2f} dB with {result.default.computed_steps:.1f}); wrote {out}/freqca_config.json "
+        f"and {out}/README.md"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
