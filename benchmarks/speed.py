@@ -480,6 +480,105 @@ def measure_speed(
     return report
 
 
+@dataclass
+class ShareResult:
+    r"""
+    One cache's wall-clock speed-up as a share of its ideal, from [`measure_share_of_ideal`].
+
+    Args:
+        method (`str`): its label.
+        evaluations (`int`): block-stack evaluations per run.
+        ideal (`float`): steps / evaluations.
+        speedup (`float`): median uncached wall time over the median wall time of the method.
+        share (`float`): `speedup / ideal`; 1 means the skipped steps cost nothing.
+    """
+
+    method: str
+    evaluations: int
+    ideal: float
+    speedup: float
+    share: float
+
+
+def measure_share_of_ideal(
+    model: ModelShape = SPEED_MODEL,
+    height: int = 384,
+    width: int = 384,
+    num_inference_steps: int = 50,
+    cache_intervals: tuple[int, ...] = (6, 9),
+    repeats: int = 5,
+    seed: int = 0,
+    log=print,
+) -> list[ShareResult]:
+    r"""
+    What a predicted step costs, FreqCa's default against diffusers' TaylorSeer-lite (which also skips every block and
+    forecasts the model output), measured as each method's wall-clock speed-up over the uncached loop divided by its
+    ideal speed-up (steps / block-stack evaluations). Runs are interleaved (uncached, then every method, `repeats`
+    times) and medians compared, in one process.
+
+    Args:
+        model (`ModelShape`, defaults to `SPEED_MODEL`): the FLUX-architecture model (random weights).
+        height (`int`), width (`int`): image size in pixels.
+        num_inference_steps (`int`, defaults to `50`): steps per run.
+        cache_intervals (`tuple[int, ...]`, defaults to `(6, 9)`): the N of both methods.
+        repeats (`int`, defaults to `5`): interleaved repeats.
+        seed (`int`, defaults to `0`): seed of the weights and inputs.
+        log (`Callable[[str], None]`): progress messages.
+
+    Returns:
+        `list[ShareResult]`: FreqCa and TaylorSeer-lite per interval.
+
+    Example:
+        ```python
+        >>> [(r.method, round(r.share, 3)) for r in measure_share_of_ideal(repeats=3)]
+        ```
+    """
+    from diffusers import TaylorSeerCacheConfig
+
+    torch.manual_seed(seed)
+    transformer = build_transformer(model, "cpu", torch.float32)
+    inputs = make_inputs(model, height, width, 1, "cpu", torch.float32, generator=torch.Generator().manual_seed(seed))
+    loop = DenoisingLoop(transformer, inputs, num_inference_steps)
+    methods = {}
+    for n in cache_intervals:
+        config = FreqCaConfig(cache_interval=n)
+        methods[f"FreqCa default N={n}"] = (config, len(full_steps(num_inference_steps, config)))
+        lite = TaylorSeerCacheConfig(
+            cache_interval=n, disable_cache_before_step=3, max_order=1, use_lite_mode=True,
+            taylor_factors_dtype=torch.float32,
+        )  # fmt: skip
+        # TaylorSeer computes steps s < 3 and those with (s - 3 - 1) % N == 0 (diffusers 0.42.1).
+        methods[f"TaylorSeer-lite N={n}"] = (lite, sum(s < 3 or (s - 4) % n == 0 for s in range(num_inference_steps)))
+    times: dict[str, list[float]] = {name: [] for name in ["uncached", *methods]}
+
+    def timed(config) -> float:
+        if config is not None:
+            transformer.enable_cache(config)
+        try:
+            start = time.perf_counter()
+            loop.run(time_steps=False)
+            return time.perf_counter() - start
+        finally:
+            if config is not None:
+                transformer.disable_cache()
+
+    timed(None)  # warm-up, untimed
+    for config, _ in methods.values():
+        timed(config)
+    for repeat in range(repeats):
+        times["uncached"].append(timed(None))
+        for name, (config, _) in methods.items():
+            times[name].append(timed(config))
+        log(f"repeat {repeat + 1}/{repeats}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items()))
+    uncached = _median(times["uncached"])
+    results = []
+    for name, (_, evaluations) in methods.items():
+        ideal = num_inference_steps / evaluations
+        speedup = uncached / _median(times[name])
+        results.append(ShareResult(name, evaluations, ideal, speedup, speedup / ideal))
+    return results
+
+
 def format_report(report: SpeedReport) -> str:
     r"""
     The Markdown tables of a [`SpeedReport`]: the speed-up against the ideal, and the per-step costs.
@@ -594,6 +693,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="a tiny model at 256x256, 12 steps, 1 repeat (a few seconds; for tests, not for numbers)",
     )
     parser.add_argument("--output-json", type=Path, default=None, help="also write the results to this JSON file")
+    parser.add_argument(
+        "--against-taylorseer",
+        action="store_true",
+        help="instead: the default config's speed-up as a share of its ideal next to TaylorSeer-lite's",
+    )
     return parser
 
 
@@ -621,6 +725,21 @@ def main(argv: list[str] | None = None) -> int:
         model, height, width, steps, repeats = QUICK_MODEL, 256, 256, 12, 1
     else:
         model, height, width, steps, repeats = SPEED_MODEL, args.height, args.width, args.steps, args.repeats
+    if args.against_taylorseer:
+        try:
+            shares = measure_share_of_ideal(
+                model, height, width, steps, tuple(args.cache_intervals), repeats, args.seed
+            )
+        finally:
+            torch.set_num_threads(previous_threads)
+        print("| method | evaluations | ideal speed-up | measured speed-up | share of ideal |")
+        print("|---|---|---|---|---|")
+        for r in shares:
+            print(f"| {r.method} | {r.evaluations} | {r.ideal:.2f}x | {r.speedup:.2f}x | {r.share:.3f} |")
+        if args.output_json is not None:
+            args.output_json.parent.mkdir(parents=True, exist_ok=True)
+            args.output_json.write_text(json.dumps([asdict(r) for r in shares], indent=2) + "\n")
+        return 0
     try:
         report = measure_speed(
             model,
