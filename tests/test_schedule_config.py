@@ -101,6 +101,7 @@ BAD_VALUES: dict[str, list] = {
     "crf_form": ["absolute", "", 1, None],
     "cache_dtype": [torch.int8, torch.complex64, "float32", float, 16],
     "grid_fallback": ["guess", "", 0, None],
+    "forecast_target": ["output", "", 1, None],
 }
 FIELDS = [field.name for field in dataclasses.fields(FreqCaConfig)]
 
