@@ -7,17 +7,17 @@
 Each row changes one thing against the default (`FreqCaConfig(cache_interval=N)`), with the same images and the same
 metric as `benchmarks.zoo` (mean per-image PSNR against the full computation, 16 images):
 
-- what is forecast: the CRF at the output head's input (the default), its residual form, or the model's output after
-  the head (velocity, as TaylorSeer-lite does; or converted to a noise prediction `x + (1 - sigma) v` and back with
-  the current input, a forecast that knows the flow-matching sampler's step);
+- what is forecast: the CRF at the output head's input, its residual form, or the model's output after the head
+  (velocity, as TaylorSeer-lite does: `forecast_target="model_output"`; or converted to a noise prediction
+  `x + (1 - sigma) v` and back with the current input, a forecast that knows the flow-matching sampler's step);
 - the time axis of the forecast: log-SNR (default), sigma, step index;
 - the forecast order and predictor: first order (default), second order, Taylor or the paper's Hermite;
 - the band split: none (default), DCT or FFT with the low band reused and the high band extrapolated, per-band
   orders, cut-offs;
 - where the full steps fall: warm-up 3 or 2, first interval ceil(N/2) (default), N/3 or N (the paper's even schedule).
 
-Output-space forecasts are not FreqCa configurations; they run through a small stand-in here (`OutputForecast`), on
-the same schedule as the default, so that only the forecast target differs.
+The noise-prediction form is not a FreqCa configuration; it runs through a small stand-in here (`OutputForecast`), on
+the same schedule and axis as the default, so that only the forecast target differs.
 """
 
 import argparse
@@ -45,6 +45,7 @@ def variants(interval: int, architecture: str) -> dict[str, dict]:
     return {
         "default (CRF, log-SNR, first order, no split, warm-up 3, first interval N/2)": {},
         "CRF residual form": {"crf_form": "residual"},
+        "forecast the model output (velocity)": {"forecast_target": "model_output"},
         "axis: sigma": {"spacing": "sigma"},
         "axis: step index": {"spacing": "step"},
         "second order (Taylor)": {"low_freq_order": 2, "high_freq_order": 2},
@@ -140,7 +141,7 @@ def run_study(models: list[str], settings: list[str], intervals: list[int], imag
                     result = bench.measure(label, "FreqCa", interval, FreqCaConfig(cache_interval=interval, **fields))
                     rows.append(_row(name, setting, interval, label, result))
                     log(f"{name} {setting} N={interval} {label}: {result.evaluations:.2f} steps, {result.psnr:.2f} dB")
-                for target in ("velocity", "noise"):
+                for target in ("noise",):
                     config = FreqCaConfig(cache_interval=interval)
                     with OutputForecast(bench.pipe.transformer, config, target, cfg_contexts):
                         result = bench.measure(f"model output ({target})", "output", interval, None)

@@ -25,6 +25,7 @@ import torch
 DECOMPOSITIONS = ("none", "dct", "fft")
 PREDICTORS = ("taylor", "hermite")
 CRF_FORMS = ("hidden_states", "residual")
+FORECAST_TARGETS = ("crf", "model_output")
 SPACINGS = ("log_snr", "sigma", "step")
 GRID_FALLBACKS = ("sequence", "error")
 MAX_FORECAST_ORDER = 2
@@ -139,6 +140,12 @@ class FreqCaConfig:
             the forecast order; `"hermite"`: the paper's scaled Hermite expansion.
         hermite_scale (`float`, defaults to `0.71`):
             The scale `s` of the Hermite expansion (the paper's value), in `(0, 10]`.
+        forecast_target (`str`, defaults to `"crf"`):
+            What is cached and forecast: `"crf"` (the Cumulative Residual Feature, the block stack's output where it
+            enters the output head; the head then runs on the forecast with the current step's conditioning; the
+            paper) or `"model_output"` (the transformer's output after the head, as diffusers' TaylorSeer-lite does;
+            the cache is as small as the latents). A band split needs the CRF's token grid: `"model_output"` takes no
+            split.
         crf_form (`str`, defaults to `"hidden_states"`):
             What is cached: `"hidden_states"` (the block stack's output, as in the authors' code) or `"residual"`
             (the stack's output minus its input; on a predicted step the forecast residual is added to the current
@@ -180,6 +187,7 @@ class FreqCaConfig:
     high_freq_order: int = 1
     predictor: str = "taylor"
     hermite_scale: float = 0.71
+    forecast_target: str = "crf"
     crf_form: str = "hidden_states"
     cache_dtype: torch.dtype | None = None
     grid_fallback: str = "sequence"
@@ -213,7 +221,19 @@ class FreqCaConfig:
         _check_int("high_freq_order", self.high_freq_order, 0, MAX_FORECAST_ORDER)
         _check_choice("predictor", self.predictor, PREDICTORS)
         self.hermite_scale = _check_float("hermite_scale", self.hermite_scale, "in (0, 10]", lambda v: 0.0 < v <= 10.0)
+        _check_choice("forecast_target", self.forecast_target, FORECAST_TARGETS)
         _check_choice("crf_form", self.crf_form, CRF_FORMS)
+        if self.forecast_target == "model_output" and self.splits_bands:
+            raise ValueError(
+                f"`forecast_target='model_output'` forecasts the transformer's output, which has no band split: got "
+                f"`decomposition={self.decomposition!r}` with different band orders. Use `forecast_target='crf'` for a "
+                "split, or `decomposition='none'`."
+            )
+        if self.forecast_target == "model_output" and self.crf_form != "hidden_states":
+            raise ValueError(
+                f"`crf_form={self.crf_form!r}` describes the CRF, but `forecast_target='model_output'` forecasts the "
+                "model's output: leave `crf_form='hidden_states'`."
+            )
         if self.cache_dtype is not None and self.cache_dtype not in DTYPES_BY_NAME.values():
             raise ValueError(
                 f"`cache_dtype` must be None or one of {_allowed(list(DTYPES_BY_NAME.values()))}, "

@@ -226,6 +226,7 @@ class FreqCaRuntime:
         self.total_predicted_steps = 0
         self.hooked: list[tuple[torch.nn.Module, str, ModelHook]] = []
         self.pre_hook_handle = None
+        self.post_hook_handle = None
         self.current: FreqCaState | None = None
         self._new_call = True
         self._warned: set[str] = set()
@@ -463,6 +464,26 @@ class FreqCaRuntime:
         state.stack_input = None
 
     @torch.compiler.disable
+    def end_call(self, module: torch.nn.Module, args: tuple, kwargs: dict, output):
+        r"""
+        Runs after every forward of the transformer (a torch forward hook). With `forecast_target="model_output"` it
+        records the output of a full step and replaces the output of a predicted step by the forecast.
+        """
+        state = self.current
+        if state is None or self.config.forecast_target != "model_output":
+            return None
+        sample = _output_tensor(output)
+        if sample is None:
+            raise ValueError(
+                f"FreqCa found no output tensor in {type(module).__name__}'s return value ({type(output).__name__}); "
+                "use `forecast_target='crf'` for this model."
+            )
+        if state.should_compute:
+            self.record(sample)
+            return None
+        return _replace_output(output, self.forecast(like=sample))
+
+    @torch.compiler.disable
     def forecast(self, like: torch.Tensor) -> torch.Tensor:
         r"""The forecast output-head input of a predicted step, on the device and in the dtype of `like`."""
         state = self.current
@@ -476,6 +497,27 @@ class FreqCaRuntime:
             prediction = prediction + self._residual_base(state, like)
         state.stack_input = None
         return prediction
+
+
+def _output_tensor(output) -> torch.Tensor | None:
+    # diffusers transformers return `(sample, ...)` or an output class whose first field is the sample.
+    if isinstance(output, torch.Tensor):
+        return output
+    if isinstance(output, (tuple, list)) and output and isinstance(output[0], torch.Tensor):
+        return output[0]
+    sample = getattr(output, "sample", None)
+    return sample if isinstance(sample, torch.Tensor) else None
+
+
+def _replace_output(output, value: torch.Tensor):
+    if isinstance(output, torch.Tensor):
+        return value
+    if isinstance(output, tuple):
+        return (value, *output[1:])
+    if isinstance(output, list):
+        return [value, *output[1:]]
+    output.sample = value
+    return output
 
 
 class FreqCaBlockHook(ModelHook):
@@ -546,7 +588,7 @@ class FreqCaHeadHook(ModelHook):
 
     def new_forward(self, module: torch.nn.Module, *args, **kwargs):
         state = self.runtime.current
-        if state is None:
+        if state is None or self.runtime.config.forecast_target != "crf":
             return self.fn_ref.original_forward(*args, **kwargs)
         if args:
             crf, rest = args[0], args[1:]
@@ -638,6 +680,7 @@ def apply_freqca(module: torch.nn.Module, config: FreqCaConfig) -> None:
     HookRegistry.check_if_exists_or_initialize(head).register_hook(head_hook, _FREQCA_HEAD_HOOK)
     runtime.hooked.append((head, _FREQCA_HEAD_HOOK, head_hook))
     runtime.pre_hook_handle = module.register_forward_pre_hook(runtime.begin_call, with_kwargs=True)
+    runtime.post_hook_handle = module.register_forward_hook(runtime.end_call, with_kwargs=True)
     module._freqca_runtime = runtime
     # diffusers caches which submodules carry hooks; cache contexts must reach the new ones.
     HookRegistry.check_if_exists_or_initialize(module).invalidate_child_registries_cache()
@@ -669,6 +712,7 @@ def remove_freqca(module: torch.nn.Module) -> None:
         registry.remove_hook(name, recurse=True)
     registry.invalidate_child_registries_cache()
     runtime.pre_hook_handle.remove()
+    runtime.post_hook_handle.remove()
     runtime.hooked.clear()
     module._freqca_runtime = None
 
