@@ -134,7 +134,7 @@ def test_forwarding_arguments_and_exit_codes(tmp_path, monkeypatch, capsys):
 
 def test_every_subcommand_works_from_the_installed_package():
     # Development tools (benchmarks, training) are run from a clone, not through the installed command.
-    assert list(SUBCOMMANDS) == ["demo", "analyze", "card", "presets"]
+    assert list(SUBCOMMANDS) == ["demo", "analyze", "calibrate", "card", "presets"]
     for command in SUBCOMMANDS.values():
         assert command.module.startswith("diffusers_freqca.")
         assert importlib.util.find_spec(command.module) is not None
