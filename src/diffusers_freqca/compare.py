@@ -164,8 +164,7 @@ def compare_configs(
 
     Example:
         ```python
-        >>> configs = [FreqCaConfig.from_preset("flux.1-dev", setting, num_inference_steps=20)
-        ...            for setting in ("balanced", "paper")]
+        >>> configs = [FreqCaConfig.from_preset("flux.1-dev", setting) for setting in ("balanced", "paper")]
         >>> balanced, paper = compare_configs(pipe, pipeline_inputs(pipe), configs, num_inference_steps=20)
         >>> balanced.psnr > paper.psnr
         True
@@ -274,7 +273,7 @@ def compare_with_and_without(
         >>> from diffusers_freqca.tiny_flux import load_tiny_flux_pipeline, pipeline_inputs
 
         >>> pipe = load_tiny_flux_pipeline()
-        >>> config = FreqCaConfig.from_preset("flux.1-dev", "balanced", num_inference_steps=20)
+        >>> config = FreqCaConfig.from_preset("flux.1-dev", "balanced")
         >>> result = compare_with_and_without(pipe, pipeline_inputs(pipe), config, num_inference_steps=20)
         >>> print(format_comparison(result))
         ```
