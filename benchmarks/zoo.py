@@ -11,7 +11,8 @@ same 16 images and is compared with the full computation (PSNR of each decoded i
 image and the pooled PSNR of all images beside it; SSIM). Compute is
 measured, not assumed: hooks on every `Linear` layer add up the transformer's multiply-accumulates, and a method's
 compute is given in *equivalent steps* (its MACs over those of one full denoising step; with true CFG a step is two
-calls). At N = 6 and 9 every peer runs: TaylorSeerCache (lite and full mode, order 1 and 2), FirstBlockCache and
+calls). At N = 6 and 9 FreqCa also runs calibrated (`diffusers-freqca calibrate` on two other seeds), and every peer
+runs: TaylorSeerCache (lite and full mode, order 1 and 2), FirstBlockCache and
 MagCache with their thresholds bisected to FreqCa's compute, PyramidAttentionBroadcast, and plain sampling with fewer
 steps (FreqCa's compute rounded, and one more). At the other N the curve has FreqCa, the paper's recipe,
 TaylorSeer-lite and fewer steps. The *margin* of a FreqCa configuration is its PSNR minus the best PSNR of the peers
@@ -177,7 +178,7 @@ class ZooBench:
         `target` equivalent steps without exceeding `target + 1`; returns the best run found.
         """
         best = None
-        for _ in range(7):
+        for _ in range(5):
             middle = math.sqrt(low * high)
             result = self.measure(f"{label} (threshold {middle:.3g})", family, interval, make(middle))
             admissible = result.evaluations <= target + 1.0
@@ -215,7 +216,7 @@ def _describe(config: Any, steps: int) -> dict:
     return described
 
 
-def run_setting(bench: ZooBench, intervals=INTERVALS, log=print) -> list[Result]:
+def run_setting(bench: ZooBench, intervals=INTERVALS, log=print, calibrated: bool = True) -> list[Result]:
     r"""
     Every method of the protocol (module docstring) on one model and setting.
 
@@ -247,6 +248,17 @@ def run_setting(bench: ZooBench, intervals=INTERVALS, log=print) -> list[Result]
             plain_steps = steps if bench.strength is None else math.ceil(steps / bench.strength)
             add(bench.measure(f"fewer steps ({steps})", "fewer steps", interval, None, steps=plain_steps))
         full = interval in FULL_PEER_INTERVALS
+        if full and calibrated:
+            # `diffusers-freqca calibrate` on other seeds than the benchmark's images, then measured on them.
+            from diffusers_freqca.calibrate import calibrate
+
+            def kwargs_for(seed: int, classes=bench.batches[0][0]) -> dict:
+                kwargs = call_kwargs(bench.pipe, classes, seed, bench.steps, bench.strength)
+                kwargs.pop("generator")
+                return kwargs
+
+            choice = calibrate(bench.pipe, kwargs_for, interval, seeds=(100, 101)).config
+            add(bench.measure(f"FreqCa calibrated N={interval}", "FreqCa calibrated", interval, choice))
         for order in (1, 2) if full else (1,):
             for lite in (True, False) if full else (True,):
                 config = TaylorSeerCacheConfig(
