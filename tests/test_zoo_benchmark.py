@@ -1,0 +1,60 @@
+# Copyright 2026 The diffusers-freqca authors. All rights reserved.
+# Licensed under the Apache License, Version 2.0.
+"""The zoo benchmark (`benchmarks/zoo.py`) and the design study, run from a clone: the margin rule against an
+independent computation, the study's table, and a small real measurement on a committed zoo model."""
+
+import math
+
+import pytest
+import torch
+
+from benchmarks.design_study import format_study, variants
+from benchmarks.zoo import Result, ZooBench, freqca_default, margins
+from diffusers_freqca import FreqCaConfig, full_steps
+from tools.zoo.load import is_trained
+
+
+def _result(method, family, interval, evaluations, psnr):
+    return Result(method, family, interval, evaluations, 0, psnr, psnr, psnr, 1.0, 0.0)
+
+
+def test_margin_is_taken_over_peers_with_at_most_one_more_step():
+    results = [
+        _result("FreqCa default N=6", "FreqCa", 6, 10.2, 40.0),
+        _result("FreqCa paper N=6", "FreqCa paper", 6, 10.2, 45.0),  # our own variants are not peers
+        _result("TaylorSeer lite", "TaylorSeer", 6, 11.2, 39.0),  # exactly one more step: a peer
+        _result("fewer steps (12)", "fewer steps", 6, 12.0, 41.5),  # 1.8 more: not a peer
+        _result("MagCache", "MagCache", 6, 9.0, 38.0),
+    ]
+    margin = margins(results)[6]
+    assert margin["best_peer"] == "TaylorSeer lite"
+    assert margin["margin"] == pytest.approx(40.0 - 39.0)
+    assert margin["best_peer_evaluations"] == pytest.approx(11.2)
+
+
+def test_study_variants_are_valid_configs_and_the_table_reports_changes_against_the_default():
+    for interval in (6, 9):
+        for architecture in ("flux", "qwen"):
+            for fields in variants(interval, architecture).values():
+                FreqCaConfig(cache_interval=interval, **fields)
+    rows = [
+        {"model": "m", "setting": "s", "interval": 6, "variant": "default (x)", "psnr": 40.0},
+        {"model": "m", "setting": "s", "interval": 6, "variant": "axis: sigma", "psnr": 37.5},
+    ]
+    table = format_study(rows)
+    assert "| axis: sigma | 37.50 | -2.50 |" in table and "| default (x) | 40.00 | +0.00 |" in table
+
+
+@pytest.mark.skipif(not is_trained("flux-scenes-16"), reason="the zoo checkpoint is not in this checkout")
+def test_a_real_measurement_on_a_zoo_model_counts_its_compute():
+    torch.manual_seed(0)
+    bench = ZooBench("flux-scenes-16", "t2i-28", images=2)
+    result = bench.measure("default", "FreqCa", 6, freqca_default(6))
+    # Compute in equivalent steps: the full steps plus what every step pays outside the blocks (a small share).
+    computed = len(full_steps(28, FreqCaConfig(cache_interval=6)))
+    assert computed <= result.evaluations < computed + 0.2
+    assert math.isfinite(result.psnr) and 25 < result.psnr < 80
+    again = bench.measure("default", "FreqCa", 6, freqca_default(6))
+    assert again.psnr == result.psnr  # seeded: the same images every time
+    plain = bench.measure("plain", "fewer steps", 6, None, steps=28)
+    assert plain.evaluations == pytest.approx(28.0) and math.isinf(plain.psnr_min)
