@@ -45,8 +45,9 @@ docs: install
 	$(VENV)/bin/mkdocs build --strict
 
 # The benchmarks are development tools in benchmarks/, run from the clone (not part of the installed package).
+# `make benchmark`: quality at matched compute on every model of the zoo, with a table and a plot per model.
 benchmark: install
-	HF_HUB_OFFLINE=1 $(PY) -m benchmarks.quality
+	HF_HUB_OFFLINE=1 $(PY) -m benchmarks.zoo --report
 
 clean:
 	rm -rf $(VENV) build dist site .pytest_cache .ruff_cache src/*.egg-info

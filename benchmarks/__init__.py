@@ -14,13 +14,14 @@
 """Benchmarks of FreqCa. They are development tools, not part of the installed package: run them from the root of a
 clone of the repository, with the package installed (`make install`), as modules:
 
-    make benchmark                              # = python -m benchmarks.quality
-    python -m benchmarks.quality                # image quality at matched compute, on the project's trained model
+    make benchmark                              # = python -m benchmarks.zoo --report
+    python -m benchmarks.zoo                    # image quality at matched compute, on every model of the zoo
     python -m benchmarks.speed                  # wall-clock speed-up against the uncached loop, hook overhead
     python -m benchmarks.memory                 # cache memory at FLUX.1-dev / Qwen-Image shapes (meta device)
     python -m benchmarks.gpu_timing             # full-size transformer timings on a CUDA GPU (random bf16 weights)
 
-Each module's `--help` lists its options. `benchmarks.models` holds the model configs and inputs they share; the
+Each module's `--help` lists its options. `benchmarks.models` holds the model configs and inputs they share and
+`benchmarks.compute` counts a transformer's multiply-accumulates for matched-compute comparisons; the other
 measuring tools they use (`diffusers_freqca.metrics`, `diffusers_freqca.block_stack.count_evaluations`) are the
 package's own.
 """

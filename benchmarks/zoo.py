@@ -36,7 +36,7 @@ from typing import Any
 
 import torch
 
-from benchmarks.quality import MacCounter
+from benchmarks.compute import MacCounter
 from diffusers_freqca.block_stack import count_evaluations
 from diffusers_freqca.config import FreqCaConfig
 from diffusers_freqca.metrics import psnr, ssim

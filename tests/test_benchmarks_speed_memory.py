@@ -145,7 +145,7 @@ def test_memory_cli_writes_json(tmp_path, capsys):
     assert report["caches"][0]["bytes"] == 3 * 256 * 32 * BF16
 
 
-@pytest.mark.parametrize("name", ["quality", "speed", "memory", "gpu_timing"])
+@pytest.mark.parametrize("name", ["zoo", "speed", "memory", "gpu_timing"])
 def test_benchmark_runs_as_a_module_from_the_clone(name):
     # The documented way: `python -m benchmarks.<name>` from the repository's root.
     result = subprocess.run(
