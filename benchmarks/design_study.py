@@ -7,17 +7,18 @@
 Each row changes one thing against the default (`FreqCaConfig(cache_interval=N)`), with the same images and the same
 metric as `benchmarks.zoo` (mean per-image PSNR against the full computation, 16 images):
 
-- what is forecast: the CRF at the output head's input, its residual form, or the model's output after the head
-  (velocity, as TaylorSeer-lite does: `forecast_target="model_output"`; or converted to a noise prediction
-  `x + (1 - sigma) v` and back with the current input, a forecast that knows the flow-matching sampler's step);
+- what is forecast: the model's output after the head, as a noise prediction `x + (1 - sigma) v` converted back
+  with the current input (default) or as it is (velocity, as TaylorSeer-lite does), or as a data prediction
+  `x - sigma v`; the CRF at the output head's input (the paper), or its residual form;
 - the time axis of the forecast: log-SNR (default), sigma, step index;
 - the forecast order and predictor: first order (default), second order, Taylor or the paper's Hermite;
 - the band split: none (default), DCT or FFT with the low band reused and the high band extrapolated, per-band
   orders, cut-offs;
-- where the full steps fall: warm-up 3 or 2, first interval ceil(N/2) (default), N/3 or N (the paper's even schedule).
+- where the full steps fall: warm-up 2 (default) or 3, first interval ceil(N/2) (default), N/3 or N (the paper's even
+  schedule).
 
-The noise-prediction form is not a FreqCa configuration; it runs through a small stand-in here (`OutputForecast`), on
-the same schedule and axis as the default, so that only the forecast target differs.
+The data-prediction form is not a FreqCa configuration; it runs through a small stand-in here (`OutputForecast`), on
+the same schedule and axis as the default, so that only the forecast's form differs.
 """
 
 import argparse
@@ -43,22 +44,25 @@ def variants(interval: int, architecture: str) -> dict[str, dict]:
     """
     split = "dct" if architecture == "flux" else "fft"
     return {
-        "default (CRF, log-SNR, first order, no split, warm-up 3, first interval N/2)": {},
-        "CRF residual form": {"crf_form": "residual"},
-        "forecast the model output (velocity)": {"forecast_target": "model_output"},
+        "default (model output, noise form, log-SNR, first order, warm-up 2, first interval N/2)": {},
+        "model output, velocity form (TaylorSeer-lite's target)": {"output_form": "velocity"},
+        "CRF through the output head (the paper's target)": {"forecast_target": "crf"},
+        "CRF residual form": {"forecast_target": "crf", "crf_form": "residual"},
         "axis: sigma": {"spacing": "sigma"},
         "axis: step index": {"spacing": "step"},
         "second order (Taylor)": {"low_freq_order": 2, "high_freq_order": 2},
         "Hermite predictor, first order": {"predictor": "hermite"},
-        f"{split} split: low reused, high first order": {"decomposition": split, "low_freq_order": 0},
-        f"{split} split: low first, high second order": {"decomposition": split, "high_freq_order": 2},
-        f"{split} split, cut-off 0.25: low reused": {"decomposition": split, "low_freq_order": 0, "cutoff_ratio": 0.25},
-        "warm-up 2": {"disable_cache_before_step": 2},
+        f"CRF, {split} split: low reused, high first order": {"decomposition": split, "low_freq_order": 0},
+        f"CRF, {split} split: low first, high second order": {"decomposition": split, "high_freq_order": 2},
+        f"CRF, {split} split, cut-off 0.25: low reused": {
+            "decomposition": split, "low_freq_order": 0, "cutoff_ratio": 0.25,
+        },
+        "warm-up 3": {"disable_cache_before_step": 3},
         "first interval N/3": {"first_interval": max(1, math.ceil(interval / 3))},
         "first interval N (even schedule)": {"first_interval": interval},
-        "paper recipe (even, Hermite order 2 high band, step axis)": {
+        "paper recipe (CRF, even, Hermite order 2 high band, step axis, warm-up 3)": {
             "first_interval": interval, "spacing": "step", "decomposition": split, "low_freq_order": 0,
-            "high_freq_order": 2, "predictor": "hermite",
+            "high_freq_order": 2, "predictor": "hermite", "disable_cache_before_step": 3,
         },
     }  # fmt: skip
 
@@ -67,13 +71,14 @@ class OutputForecast:
     r"""
     A stand-in for forecasting the model's *output* instead of the CRF: the transformer's forward is replaced, on
     predicted steps, by a first-order extrapolation (along the default's axis, on the default's schedule) of either
-    the velocity `v` or the noise prediction `eps = x + (1 - sigma) v`, converted back with the current input `x`.
+    the velocity `v`, the noise prediction `eps = x + (1 - sigma) v` or the data prediction `x0 = x - sigma v`,
+    converted back with the current input `x`.
     One context per call parity when the model runs true CFG.
 
     Args:
         transformer (`torch.nn.Module`): the model (FLUX or Qwen-Image: the output has the input's layout).
         config (`FreqCaConfig`): schedule and axis.
-        target (`str`): `"velocity"` or `"noise"`.
+        target (`str`): `"velocity"`, `"noise"` or `"data"`.
         contexts (`int`): calls per step (2 with true CFG).
     """
 
@@ -110,7 +115,7 @@ class OutputForecast:
         if not state["points"] or is_full_step(step, state["last_full"], self.config):
             output = self.original(*args, **kwargs)
             v = output[0] if isinstance(output, tuple) else output.sample
-            feature = v if self.target == "velocity" else x + (1 - sigma) * v
+            feature = {"velocity": v, "noise": x + (1 - sigma) * v, "data": x - sigma * v}[self.target]
             state["points"] = [(position, feature.detach().clone()), *state["points"]][:2]
             state["last_full"] = step
             self.computed += 1
@@ -120,7 +125,12 @@ class OutputForecast:
         if rest:
             p1, f1 = rest[0]
             prediction = f0 + (position - p0) / (p0 - p1) * (f0 - f1)
-        v = prediction if self.target == "velocity" else (prediction - x) / max(1 - sigma, 1e-4)
+        if self.target == "velocity":
+            v = prediction
+        elif self.target == "noise":
+            v = (prediction - x) / max(1 - sigma, 1e-4)
+        else:
+            v = (x - prediction) / max(sigma, 1e-4)
         return (v,)
 
 
@@ -141,7 +151,7 @@ def run_study(models: list[str], settings: list[str], intervals: list[int], imag
                     result = bench.measure(label, "FreqCa", interval, FreqCaConfig(cache_interval=interval, **fields))
                     rows.append(_row(name, setting, interval, label, result))
                     log(f"{name} {setting} N={interval} {label}: {result.evaluations:.2f} steps, {result.psnr:.2f} dB")
-                for target in ("noise",):
+                for target in ("data",):
                     config = FreqCaConfig(cache_interval=interval)
                     with OutputForecast(bench.pipe.transformer, config, target, cfg_contexts):
                         result = bench.measure(f"model output ({target})", "output", interval, None)

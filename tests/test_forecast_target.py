@@ -11,26 +11,43 @@ from model_utils import TINY_MODELS, BlockComputeCounter, run_steps, timesteps
 from parameterized import parameterized
 
 from diffusers_freqca import FreqCaConfig, full_steps, get_freqca_stats
-from diffusers_freqca.forecast import LOG_SNR_OFFSET
+from diffusers_freqca.forecast import LOG_SNR_OFFSET, OutputForecaster
 
 
 def _log_snr(sigma: float) -> float:
     return math.log((1 - sigma + LOG_SNR_OFFSET) / (sigma + LOG_SNR_OFFSET))
 
 
-@parameterized.expand([("flux",), ("qwen",)])
-def test_model_output_target_extrapolates_the_outputs_of_the_last_two_full_steps(name):
+class _InputRecorder:
+    """Records the `hidden_states` each transformer call receives."""
+
+    def __init__(self, model: torch.nn.Module):
+        self.inputs: list[torch.Tensor] = []
+        self.handle = model.register_forward_pre_hook(self._record, with_kwargs=True)
+
+    def _record(self, module, args, kwargs):
+        self.inputs.append(kwargs["hidden_states"].clone())
+
+
+@parameterized.expand([("flux", "velocity"), ("flux", "noise"), ("flux", "auto"), ("qwen", "velocity")])
+def test_model_output_target_extrapolates_the_outputs_of_the_last_two_full_steps(name, output_form):
     tiny = TINY_MODELS[name]()
     times = timesteps(14)
     reference = run_steps(tiny, times=times)
-    config = FreqCaConfig(cache_interval=4, forecast_target="model_output")
+    config = FreqCaConfig(cache_interval=4, forecast_target="model_output", output_form=output_form)
     tiny.model.enable_cache(config)
     counter = BlockComputeCounter(tiny.model)
+    recorder = _InputRecorder(tiny.model)
     cached = run_steps(tiny, times=times)
     counter.remove()
+    recorder.handle.remove()
     full = full_steps(14, config)
-    assert get_freqca_stats(tiny.model).contexts["cond"].full_steps == full
+    stats = get_freqca_stats(tiny.model).contexts["cond"]
+    assert stats.full_steps == full
     tiny.model.disable_cache()
+    # FLUX's family row says its output is a flow-matching velocity: `"auto"` means the noise form there.
+    form = "noise" if output_form == "auto" else output_form
+    assert stats.output_forms == {form: 14 - len(full)}
     blocks_per_call = max(counter.per_call)
     for step, (got, want) in enumerate(zip(cached, reference)):
         if step in full:
@@ -38,23 +55,71 @@ def test_model_output_target_extrapolates_the_outputs_of_the_last_two_full_steps
             assert torch.equal(got, want) and counter.per_call[step] == blocks_per_call
             continue
         assert counter.per_call[step] == 0
-        # Predicted steps: the line through the outputs of the last two full steps, along the log-SNR, computed here
-        # from the *cached* run's own full-step outputs.
+        # Predicted steps: the line through the last two full steps, along the log-SNR, computed here from the
+        # *cached* run's own full-step outputs and inputs: of the output itself (velocity form), or of the noise
+        # prediction x + (1 - sigma) v, converted back with this step's own input (noise form).
         last, before = [s for s in full if s < step][-2:][::-1]
         p0, p1, p = _log_snr(times[last]), _log_snr(times[before]), _log_snr(times[step])
-        expected = cached[last] + (p - p0) / (p0 - p1) * (cached[last] - cached[before])
+        if form == "velocity":
+            expected = cached[last] + (p - p0) / (p0 - p1) * (cached[last] - cached[before])
+        else:
+            x = recorder.inputs
+            e0 = x[last].double() + (1 - times[last]) * cached[last].double()
+            e1 = x[before].double() + (1 - times[before]) * cached[before].double()
+            noise = e0 + (p - p0) / (p0 - p1) * (e0 - e1)
+            expected = ((noise - x[step].double()) / (1 - times[step])).float()
         torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
 
 
-@parameterized.expand([("flux",), ("qwen",)])
-def test_model_output_cache_holds_two_output_sized_tensors(name):
+@parameterized.expand([("flux", "velocity", 2), ("flux", "noise", 4), ("qwen", "velocity", 2)])
+def test_model_output_cache_holds_two_output_sized_tensors(name, output_form, bytes_per_value_relative):
     tiny = TINY_MODELS[name]()
-    tiny.model.enable_cache(FreqCaConfig(forecast_target="model_output"))
+    tiny.model.enable_cache(FreqCaConfig(forecast_target="model_output", output_form=output_form))
     outputs = run_steps(tiny, num_steps=12)
     stats = get_freqca_stats(tiny.model).contexts["cond"]
     tiny.model.disable_cache()
-    # The value and the first divided difference, in the model's dtype.
-    assert stats.cache_bytes == 2 * outputs[0].numel() * outputs[0].element_size()
+    # The value and the first divided difference: in the model's dtype (velocity form), in float32 (noise form).
+    element_size = outputs[0].element_size() if output_form == "velocity" else 4
+    assert stats.cache_bytes == 2 * outputs[0].numel() * element_size
+
+
+def test_noise_form_needs_an_output_shaped_like_the_input_and_a_noise_level():
+    x, v = torch.randn(1, 4, 6), torch.randn(1, 4, 3)  # e.g. Wan image-to-video: 36 input channels, 16 output
+    strict = OutputForecaster(FreqCaConfig(output_form="noise"), flow_velocity=True)
+    with pytest.raises(ValueError, match="output_form='noise'.*shape"):
+        strict.update(v, time=0.0, step=0, x=x, sigma=0.9)
+    with pytest.raises(ValueError, match="output_form='noise'.*noise level"):
+        strict.update(v, time=0.0, step=0, x=torch.randn(1, 4, 3), sigma=None)
+    # `"auto"` falls back to the velocity form, and then forecasts the output itself.
+    auto = OutputForecaster(FreqCaConfig(), flow_velocity=True)
+    assert auto.form == "noise"
+    auto.update(v, time=0.0, step=0, x=x, sigma=0.9)
+    auto.update(2 * v, time=1.0, step=1, x=x, sigma=0.8)
+    assert auto.form == "velocity"
+    torch.testing.assert_close(auto.predict(3.0, x=x, sigma=0.5), 4 * v)
+    # Models whose family row does not say "flow velocity" always use the velocity form under `"auto"`.
+    assert OutputForecaster(FreqCaConfig(), flow_velocity=False).form == "velocity"
+
+
+def test_noise_form_is_exact_for_noise_predictions_linear_in_the_position():
+    # e(t) = a + b t exactly: the forecast recovers v = (e - x) / (1 - sigma) at any later position and input.
+    a, b = torch.randn(2, 5), torch.randn(2, 5)
+    forecaster = OutputForecaster(FreqCaConfig(output_form="noise"))
+    for time, sigma in ((0.0, 0.9), (1.0, 0.7)):
+        x = torch.randn(2, 5)
+        forecaster.update((a + b * time - x) / (1 - sigma), time=time, step=int(time), x=x, sigma=sigma)
+    x = torch.randn(2, 5)
+    torch.testing.assert_close(forecaster.predict(2.5, x=x, sigma=0.3), (a + b * 2.5 - x) / 0.7)
+
+
+def test_output_form_needs_the_model_output_target():
+    with pytest.raises(ValueError, match="output_form='noise'"):
+        FreqCaConfig(forecast_target="crf", output_form="noise")
+    with pytest.raises(ValueError, match="output_form"):
+        FreqCaConfig(output_form="data")
+    # The default target: the model's output without a split, the CRF with one.
+    assert FreqCaConfig().forecast_target == "model_output"
+    assert FreqCaConfig(decomposition="dct", low_freq_order=0, high_freq_order=2).forecast_target == "crf"
 
 
 def test_model_output_refuses_a_band_split_and_the_residual_form():

@@ -20,9 +20,10 @@ steps than the default at that interval. The default is always a candidate, so o
 is never worse than the default. The result is written as `freqca_config.json` and a model-card section, the files
 Hub model cards with recommended configs are made of.
 
-Candidates (about ten): the forecast axis (`spacing`: log-SNR, sigma, step index) with the first interval after the
-warm-up at a third or half of `cache_interval`, the even schedule, a warm-up of two steps, and one frequency split
-(low band reused, high band extrapolated, the paper's idea) on the token grid.
+Candidates (eight): the default; the output forecast as it is (`output_form="velocity"`) and the CRF through the
+output head (`forecast_target="crf"`); the forecast axis (sigma, step index); the first full step after the warm-up
+at a third of `cache_interval`, and the paper's even schedule; one frequency split (low band reused, high band
+extrapolated, the paper's idea) on the token grid.
 """
 
 import argparse
@@ -129,12 +130,18 @@ def candidate_configs(cache_interval: int, splits: tuple[str, ...] = ("dct",)) -
         ```
     """
     default = FreqCaConfig(cache_interval=cache_interval)
-    candidates = [default]
-    for spacing in ("log_snr", "sigma", "step"):
-        for first in sorted({max(1, math.ceil(cache_interval / 3)), math.ceil(cache_interval / 2)}):
-            candidates.append(FreqCaConfig(cache_interval=cache_interval, spacing=spacing, first_interval=first))
-    candidates.append(FreqCaConfig(cache_interval=cache_interval, first_interval=cache_interval))
-    candidates.append(FreqCaConfig(cache_interval=cache_interval, disable_cache_before_step=2))
+    candidates = [
+        default,
+        # What is forecast: the output as it is, or the block stack's output (the CRF) through the head.
+        FreqCaConfig(cache_interval=cache_interval, output_form="velocity"),
+        FreqCaConfig(cache_interval=cache_interval, forecast_target="crf"),
+        # The forecast's axis.
+        FreqCaConfig(cache_interval=cache_interval, spacing="sigma"),
+        FreqCaConfig(cache_interval=cache_interval, spacing="step"),
+        # Where the full steps fall: a shorter first interval, or the paper's even placement.
+        FreqCaConfig(cache_interval=cache_interval, first_interval=max(1, math.ceil(cache_interval / 3))),
+        FreqCaConfig(cache_interval=cache_interval, first_interval=cache_interval),
+    ]
     for decomposition in splits:
         candidates.append(
             FreqCaConfig(

@@ -26,6 +26,7 @@ DECOMPOSITIONS = ("none", "dct", "fft")
 PREDICTORS = ("taylor", "hermite")
 CRF_FORMS = ("hidden_states", "residual")
 FORECAST_TARGETS = ("crf", "model_output")
+OUTPUT_FORMS = ("auto", "velocity", "noise")
 SPACINGS = ("log_snr", "sigma", "step")
 GRID_FALLBACKS = ("sequence", "error")
 MAX_FORECAST_ORDER = 2
@@ -99,7 +100,7 @@ class FreqCaConfig:
             About one full step every `cache_interval` steps (`N` in the paper; 6 is its balanced and 9 its aggressive
             setting). After the warm-up, the first full step comes `first_interval` steps after the last warm-up step,
             and then one every `cache_interval` steps. `1` computes every step.
-        disable_cache_before_step (`int`, defaults to `3`):
+        disable_cache_before_step (`int`, defaults to `2`):
             The first `disable_cache_before_step` steps of every generation are full steps (warm-up). At least `1`,
             because nothing can be forecast before the first full step.
         first_interval (`int`, *optional*, defaults to `None`):
@@ -140,16 +141,30 @@ class FreqCaConfig:
             the forecast order; `"hermite"`: the paper's scaled Hermite expansion.
         hermite_scale (`float`, defaults to `0.71`):
             The scale `s` of the Hermite expansion (the paper's value), in `(0, 10]`.
-        forecast_target (`str`, defaults to `"crf"`):
+        forecast_target (`str`, *optional*, defaults to `None`):
             What is cached and forecast: `"crf"` (the Cumulative Residual Feature, the block stack's output where it
             enters the output head; the head then runs on the forecast with the current step's conditioning; the
-            paper) or `"model_output"` (the transformer's output after the head, as diffusers' TaylorSeer-lite does;
-            the cache is as small as the latents). A band split needs the CRF's token grid: `"model_output"` takes no
-            split.
+            paper) or `"model_output"` (the transformer's output after the head, in the form `output_form` says; the
+            cache is as small as the latents). A band split needs the CRF's token grid: `"model_output"` takes no
+            split. `None` becomes `"crf"` when the config splits bands and `"model_output"` otherwise (the zoo's
+            best generaliser, docs/benchmarks.md).
         crf_form (`str`, defaults to `"hidden_states"`):
             What is cached: `"hidden_states"` (the block stack's output, as in the authors' code) or `"residual"`
             (the stack's output minus its input; on a predicted step the forecast residual is added to the current
             step's stack input, which carries the current noise level).
+        output_form (`str`, defaults to `"auto"`):
+            How `forecast_target="model_output"` extrapolates the transformer's output `v`:
+
+            - `"velocity"`: `v` itself (what TaylorSeer-lite does).
+            - `"noise"`: for a flow-matching model (latents `x = (1 - sigma) * x_0 + sigma * noise`, output the
+              velocity `noise - x_0`), the noise prediction `x + (1 - sigma) * v`, converted back with the predicted
+              step's own input `x` and noise level: `v = (noise - x) / (1 - sigma)`. Needs an output shaped like the
+              input and a noise level that goes down along the generation; raises otherwise.
+            - `"auto"`: `"noise"` for models whose family table row says their output is a flow-matching velocity
+              (FLUX, Qwen-Image, SD3, Wan, ...: `families.TransformerFamily.flow_velocity`), where the call allows
+              it; `"velocity"` otherwise.
+
+            With `forecast_target="crf"` leave it at `"auto"`.
         cache_dtype (`torch.dtype`, *optional*, defaults to `None`):
             dtype in which the cached CRF and its differences are stored. `None` stores them in the model's dtype.
             The band split itself always runs in float32.
@@ -175,7 +190,7 @@ class FreqCaConfig:
     """
 
     cache_interval: int = 6
-    disable_cache_before_step: int = 3
+    disable_cache_before_step: int = 2
     first_interval: int | None = None
     disable_cache_after_step: int | None = None
     full_compute_steps: tuple[int, ...] | None = None
@@ -187,8 +202,9 @@ class FreqCaConfig:
     high_freq_order: int = 1
     predictor: str = "taylor"
     hermite_scale: float = 0.71
-    forecast_target: str = "crf"
+    forecast_target: str | None = None
     crf_form: str = "hidden_states"
+    output_form: str = "auto"
     cache_dtype: torch.dtype | None = None
     grid_fallback: str = "sequence"
 
@@ -221,8 +237,17 @@ class FreqCaConfig:
         _check_int("high_freq_order", self.high_freq_order, 0, MAX_FORECAST_ORDER)
         _check_choice("predictor", self.predictor, PREDICTORS)
         self.hermite_scale = _check_float("hermite_scale", self.hermite_scale, "in (0, 10]", lambda v: 0.0 < v <= 10.0)
+        if self.forecast_target is None:
+            self.forecast_target = "crf" if self.splits_bands else "model_output"
         _check_choice("forecast_target", self.forecast_target, FORECAST_TARGETS)
         _check_choice("crf_form", self.crf_form, CRF_FORMS)
+        _check_choice("output_form", self.output_form, OUTPUT_FORMS)
+        if self.forecast_target != "model_output" and self.output_form != "auto":
+            raise ValueError(
+                f"`output_form={self.output_form!r}` describes how the model's output is forecast, but "
+                f"`forecast_target={self.forecast_target!r}` forecasts the CRF: use `forecast_target='model_output'` "
+                "or leave `output_form='auto'`."
+            )
         if self.forecast_target == "model_output" and self.splits_bands:
             raise ValueError(
                 f"`forecast_target='model_output'` forecasts the transformer's output, which has no band split: got "

@@ -82,6 +82,13 @@ class TransformerFamily:
         text_mask_arg (`str`, *optional*):
             For heads that see each sample's valid text tokens, then its grid (Lumina 2): the argument whose per-sample
             sum is the number of those text tokens. Samples of one call must agree, else the split falls back to 1-D.
+        flow_velocity (`bool`, defaults to `False`):
+            Whether the transformer's output is the velocity `noise - x_0` of a flow-matching sampler whose latents
+            are `x = (1 - sigma) * x_0 + sigma * noise` with `sigma` going down along the generation, as its
+            pipelines and their schedulers use it (`FlowMatchEulerDiscreteScheduler`, or UniPC / DPM-Solver with
+            `prediction_type="flow_prediction"`). `FreqCaConfig(output_form="auto")` forecasts the output of these
+            models in the noise form and of all others as it is. Set only where the pipelines were checked: a
+            pipeline that negates the output (HiDream, Lumina, Z-Image) or passes `1000 - t` (Mochi) does not count.
         refused (`str`, *optional*):
             Why FreqCa cannot be applied to this class; `apply_freqca` raises a `ValueError` with it.
 
@@ -101,6 +108,7 @@ class TransformerFamily:
     grid_position: str | None = None
     block_lists: tuple[str, ...] = ()
     text_mask_arg: str | None = None
+    flow_velocity: bool = False
     refused: str | None = None
 
     def __post_init__(self):
@@ -131,14 +139,16 @@ _NO_GRID_MODEL = "{}: it has no image or video token grid for FreqCa to forecast
 FAMILIES: dict[str, TransformerFamily] = {
     # FLUX-style position ids (image index, row, column[, layer]); the single-stream text tokens are sliced off before
     # `norm_out`, which sees the image tokens only (target, then references).
-    "FluxTransformer2DModel": TransformerFamily("img_ids", timestep_scale=_SIGMA),
-    "ChromaTransformer2DModel": TransformerFamily("img_ids", timestep_scale=_SIGMA),
+    "FluxTransformer2DModel": TransformerFamily("img_ids", timestep_scale=_SIGMA, flow_velocity=True),
+    "ChromaTransformer2DModel": TransformerFamily("img_ids", timestep_scale=_SIGMA, flow_velocity=True),
     "OvisImageTransformer2DModel": TransformerFamily("img_ids", timestep_scale=_SIGMA),
     "LongCatImageTransformer2DModel": TransformerFamily("img_ids", timestep_scale=_SIGMA),
     "BriaTransformer2DModel": TransformerFamily("img_ids", timestep_scale=_RAW),
     "BriaFiboTransformer2DModel": TransformerFamily("img_ids", timestep_scale=_RAW),
     # FLUX.2's KV-cache pipeline puts reference tokens first at step 0 and drops them before `norm_out`.
-    "Flux2Transformer2DModel": TransformerFamily("img_ids", timestep_scale=_SIGMA, grid_position="last"),
+    "Flux2Transformer2DModel": TransformerFamily(
+        "img_ids", timestep_scale=_SIGMA, grid_position="last", flow_velocity=True
+    ),
     # FLUX.3: per-modality early blocks (text, image, image condition), then [image; image condition] single blocks.
     "Flux3Transformer2DModel": TransformerFamily(
         "img_ids",
@@ -146,15 +156,15 @@ FAMILIES: dict[str, TransformerFamily] = {
         block_lists=("txt_mode_blocks", "mode_blocks.image", "mode_blocks.image_cond"),
     ),
     # Per-sample (frames, rows, columns) lists: target first, then edit references.
-    "QwenImageTransformer2DModel": TransformerFamily("img_shapes", timestep_scale=_SIGMA),
+    "QwenImageTransformer2DModel": TransformerFamily("img_shapes", timestep_scale=_SIGMA, flow_velocity=True),
     "NucleusMoEImageTransformer2DModel": TransformerFamily("img_shapes", timestep_scale=_SIGMA),
     # Image latents (B, C, H, W) patchified by the model.
-    "SD3Transformer2DModel": TransformerFamily("latent", timestep_scale=_RAW),
+    "SD3Transformer2DModel": TransformerFamily("latent", timestep_scale=_RAW, flow_velocity=True),
     "PixArtTransformer2DModel": TransformerFamily("latent", timestep_scale=_RAW),
     "DiTTransformer2DModel": TransformerFamily("latent", timestep_scale=_RAW),
     "SanaTransformer2DModel": TransformerFamily("latent"),
     "CogView3PlusTransformer2DModel": TransformerFamily("latent", timestep_scale=_RAW),
-    "CogView4Transformer2DModel": TransformerFamily("latent", timestep_scale=_RAW),
+    "CogView4Transformer2DModel": TransformerFamily("latent", timestep_scale=_RAW, flow_velocity=True),
     "HunyuanImageTransformer2DModel": TransformerFamily("latent", timestep_scale=_RAW),
     "HunyuanDiT2DModel": TransformerFamily("latent", timestep_scale=_RAW),
     "LuminaNextDiT2DModel": TransformerFamily("latent"),
@@ -190,13 +200,13 @@ FAMILIES: dict[str, TransformerFamily] = {
         "latent_list", timestep_arg="t", timestep_scale=_SIGMA, head="all_final_layer", grid_position="first"
     ),
     # Video latents (B, C, F, H, W).
-    "WanTransformer3DModel": TransformerFamily("latent", timestep_scale=_RAW),
-    "WanVACETransformer3DModel": TransformerFamily("latent", timestep_scale=_RAW),
+    "WanTransformer3DModel": TransformerFamily("latent", timestep_scale=_RAW, flow_velocity=True),
+    "WanVACETransformer3DModel": TransformerFamily("latent", timestep_scale=_RAW, flow_velocity=True),
     "WanAnimateTransformer3DModel": TransformerFamily("latent", timestep_scale=_RAW),
     "ChronoEditTransformer3DModel": TransformerFamily("latent", timestep_scale=_RAW),
     "SkyReelsV2Transformer3DModel": TransformerFamily("latent", timestep_scale=_RAW),
     "AnyFlowTransformer3DModel": TransformerFamily("latent", latent_axes="FCHW", timestep_scale=_RAW),
-    "HunyuanVideoTransformer3DModel": TransformerFamily("latent", timestep_scale=_RAW),
+    "HunyuanVideoTransformer3DModel": TransformerFamily("latent", timestep_scale=_RAW, flow_velocity=True),
     "HunyuanVideo15Transformer3DModel": TransformerFamily("latent", timestep_scale=_RAW),
     "HunyuanVideoFramepackTransformer3DModel": TransformerFamily("latent", timestep_scale=_RAW),
     "MochiTransformer3DModel": TransformerFamily("latent", timestep_scale=_RAW),
@@ -219,7 +229,7 @@ FAMILIES: dict[str, TransformerFamily] = {
     # Spatial and temporal blocks alternate; the head sees each frame as a batch row.
     "LatteTransformer3DModel": TransformerFamily("latent", timestep_scale=_RAW, head_layout="frames_in_batch"),
     # Packed tokens with the token grid in `num_frames`, `height`, `width`.
-    "LTXVideoTransformer3DModel": TransformerFamily("frame_kwargs", timestep_scale=_RAW),
+    "LTXVideoTransformer3DModel": TransformerFamily("frame_kwargs", timestep_scale=_RAW, flow_velocity=True),
     # Audio: the tokens are a time sequence.
     "AceStepTransformer1DModel": TransformerFamily("sequence"),
     "StableAudioDiTModel": TransformerFamily("sequence", head="proj_out"),

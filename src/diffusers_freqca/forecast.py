@@ -309,3 +309,154 @@ class BandForecaster:
             second_weight = a1 * (self.times[0] - self.times[1]) + 2.0 * a2
             prediction = prediction + a1 * differences[0] + second_weight * differences[1]
         return prediction
+
+
+# The smallest `1 - sigma` the noise form divides by: keeps a forecast finite at a noise level of 1.
+MIN_SIGNAL_LEVEL = 1e-3
+
+
+class OutputForecaster(BandForecaster):
+    r"""
+    Forecasts the output `v` of a transformer (`forecast_target="model_output"`) in one of two forms:
+
+    - velocity: `v` is extrapolated as it is (a [`BandForecaster`] without a band split), what TaylorSeer-lite does;
+    - noise: for a flow-matching model (latents `x = (1 - sigma) x_0 + sigma e`, output `v = e - x_0`), the noise
+      prediction `e = x + (1 - sigma) v` is extrapolated and converted back with the predicted step's own input `x`
+      and noise level `sigma`: `v = (e - x) / (1 - sigma)`. Unlike the velocity form, the forecast then follows
+      where the latents actually are.
+
+    Which form applies (`FreqCaConfig.output_form`): `"velocity"`, `"noise"`, or `"auto"`: the noise form for models
+    whose family says their output is a flow-matching velocity (`families.TransformerFamily.flow_velocity`), the
+    velocity form otherwise; `"auto"` also falls back to the velocity form for a call without a noise level or with
+    an output shaped unlike its input. On the model zoo the noise form was the better generaliser (docs/benchmarks.md).
+
+    Args:
+        config (`FreqCaConfig`): the settings; uses `output_form`, `high_freq_order`, `predictor`, `hermite_scale`
+            and `cache_dtype`. The noise form is stored in `cache_dtype`, or float32 when it is `None` (the sum
+            `x + (1 - sigma) v` cancels digits in half precision; the output is as small as the latents).
+        flow_velocity (`bool`, defaults to `False`): whether the model's output is a flow-matching velocity.
+
+    Example:
+        ```python
+        >>> forecaster = OutputForecaster(FreqCaConfig(forecast_target="model_output", output_form="noise"))
+        >>> x, v = torch.zeros(1, 4, 2), torch.ones(1, 4, 2)
+        >>> forecaster.update(v, time=0.0, step=0, x=x, sigma=0.8)
+        >>> forecaster.predict(time=1.0, x=x - 0.1 * v, sigma=0.7).flatten()[0]  # one point: order 0, the same v
+        tensor(1.)
+        ```
+    """
+
+    def __init__(self, config: FreqCaConfig, flow_velocity: bool = False):
+        self.output_form = config.output_form
+        self.uses_noise_form = config.output_form == "noise" or (config.output_form == "auto" and flow_velocity)
+        # One forecaster per form: only the one in use is filled.
+        self.noise_forecaster = BandForecaster(
+            low_order=config.high_freq_order,
+            high_order=config.high_freq_order,
+            predictor=config.predictor,
+            hermite_scale=config.hermite_scale,
+            storage_dtype=config.cache_dtype or torch.float32,
+        )
+        super().__init__(
+            low_order=config.high_freq_order,
+            high_order=config.high_freq_order,
+            predictor=config.predictor,
+            hermite_scale=config.hermite_scale,
+            storage_dtype=config.cache_dtype,
+        )
+
+    def reset(self) -> None:
+        """Forgets every stored value."""
+        super().reset()
+        self.noise_forecaster.reset()
+        self.form = "noise" if self.uses_noise_form else "velocity"
+
+    @property
+    def tensors(self) -> list[torch.Tensor]:
+        return super().tensors + self.noise_forecaster.tensors
+
+    @staticmethod
+    def _why_not_noise_form(output: torch.Tensor, x: torch.Tensor | None, sigma: float | None) -> str | None:
+        # Why the noise form cannot apply to this call, or None when it can.
+        if sigma is None:
+            return "the call gives no noise level that goes down along the generation"
+        if x is None or tuple(x.shape) != tuple(output.shape):
+            shape = None if x is None else tuple(x.shape)
+            return f"the output's shape {tuple(output.shape)} differs from the input's {shape}"
+        return None
+
+    @staticmethod
+    def _velocity_from_noise(noise: torch.Tensor, x: torch.Tensor, sigma: float) -> torch.Tensor:
+        return (noise - x.to(noise.dtype)) / max(1.0 - sigma, MIN_SIGNAL_LEVEL)
+
+    @torch.no_grad()
+    def update(
+        self,
+        value: torch.Tensor,
+        time: float,
+        step: int,
+        x: torch.Tensor | None = None,
+        sigma: float | None = None,
+    ) -> None:
+        r"""
+        Records the output of a full step.
+
+        Args:
+            value (`torch.Tensor`): the transformer's output `v`, shaped like `x` for the noise form.
+            time (`float`): its position on the forecast axis (strictly increasing between updates).
+            step (`int`): its denoising step index.
+            x (`torch.Tensor`, *optional*): the step's input latents (the transformer's `hidden_states`).
+            sigma (`float`, *optional*): the step's noise level in `[0, 1]`, `None` when unknown.
+
+        Raises:
+            `ValueError`: with `output_form="noise"` when the noise form cannot apply to this call.
+        """
+        if self.form == "noise":
+            reason = self._why_not_noise_form(value, x, sigma)
+            if reason is None:
+                noise = x.to(torch.float32) + (1.0 - sigma) * value.to(torch.float32)
+                self.noise_forecaster.update(noise, time=time, step=step)
+                # The velocity forecaster keeps only the axis (times and steps): no tensors.
+                self.times = [time, *self.times][: max(self.orders.values()) + 1]
+                self.steps = [step, *self.steps][: max(self.orders.values()) + 1]
+                return
+            if self.output_form == "noise":
+                raise ValueError(
+                    f"FreqCa cannot forecast this model's output in the noise form (`output_form='noise'`): {reason}. "
+                    "Use `output_form='velocity'` or `'auto'`."
+                )
+            # `"auto"`: this generation continues in the velocity form, from this full step on.
+            self.reset()
+            self.form = "velocity"
+        super().update(value, time=time, step=step)
+
+    @torch.no_grad()
+    def predict(self, time: float, x: torch.Tensor | None = None, sigma: float | None = None) -> torch.Tensor:
+        r"""
+        The forecast output at `time`: in the storage dtype of the velocity form, in float32 (or `cache_dtype`) for
+        the noise form.
+
+        Args:
+            time (`float`): the position of the predicted step on the forecast axis.
+            x (`torch.Tensor`, *optional*): the predicted step's input latents (noise form).
+            sigma (`float`, *optional*): the predicted step's noise level (noise form).
+
+        Returns:
+            `torch.Tensor`: the forecast `v`.
+
+        Raises:
+            `RuntimeError`: before any update, or in the noise form without `x` and `sigma`.
+        """
+        if self.form != "noise":
+            return super().predict(time)
+        if x is None or sigma is None:
+            raise RuntimeError("The noise form of the output forecast needs the step's input latents and noise level.")
+        return self._velocity_from_noise(self.noise_forecaster.predict(time), x, sigma)
+
+    @torch.no_grad()
+    def retime(self, times: list[float]) -> None:
+        if self.form == "noise":
+            self.noise_forecaster.retime(times)
+            self.times = list(times)
+            return
+        super().retime(times)

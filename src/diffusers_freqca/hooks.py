@@ -37,7 +37,7 @@ from .band_split import BandSplitter, TokenLayout
 from .block_stack import BLOCK_LIST_NAMES, find_block_stack
 from .config import FreqCaConfig
 from .families import block_metadata, check_supported, family_for, head_module
-from .forecast import BandForecaster, forecast_position
+from .forecast import BandForecaster, OutputForecaster, forecast_position
 from .hook_order import move_to_top, restore_new_forward
 from .parallel import ContextParallelGroup, low_pass_shard
 from .schedule import is_full_step
@@ -68,6 +68,8 @@ class FreqCaContextStats:
         restarts (`int`): how often an input change (shape, dtype, device, token grid) forced a restart.
         gathered_bytes (`int`): under context parallelism with a band split, the bytes this rank received from the
             other ranks to low-pass each image's whole grid (full steps only); `0` otherwise.
+        output_forms (`dict[str, int]`): with `forecast_target="model_output"`, how many predicted steps each form
+            of the output forecast (`"velocity"`, `"noise"`, see `FreqCaConfig.output_form`) produced.
     """
 
     computed_steps: int = 0
@@ -76,6 +78,7 @@ class FreqCaContextStats:
     cache_bytes: int = 0
     restarts: int = 0
     gathered_bytes: int = 0
+    output_forms: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -135,6 +138,7 @@ class FreqCaStats:
             lines.append(
                 f"  {name}: {stats.computed_steps} computed + {stats.predicted_steps} predicted, full steps "
                 f"{stats.full_steps}, restarts {stats.restarts}"
+                + (f", output forecast in the {' / '.join(stats.output_forms)} form" if stats.output_forms else "")
             )
         return "\n".join(lines)
 
@@ -147,13 +151,18 @@ class FreqCaState(BaseState):
     Args:
         config (`FreqCaConfig`): the settings.
         splitter (`BandSplitter`, *optional*): the band split, `None` when no split is needed.
+        flow_velocity (`bool`, defaults to `False`): whether the model's output is a flow-matching velocity (its
+            family's `flow_velocity`), for `output_form="auto"`.
     """
 
-    def __init__(self, config: FreqCaConfig, splitter: BandSplitter | None):
+    def __init__(self, config: FreqCaConfig, splitter: BandSplitter | None, flow_velocity: bool = False):
         super().__init__()
         self.config = config
         self.splitter = splitter
-        self.forecaster = BandForecaster.from_config(config, self._low_pass if splitter is not None else None)
+        if config.forecast_target == "model_output":
+            self.forecaster = OutputForecaster(config, flow_velocity)
+        else:
+            self.forecaster = BandForecaster.from_config(config, self._low_pass if splitter is not None else None)
         self.reset()
 
     def _low_pass(self, x: torch.Tensor) -> torch.Tensor:
@@ -183,6 +192,8 @@ class FreqCaState(BaseState):
         self.position = 0.0
         self.should_compute = True
         self.stack_input: torch.Tensor | None = None
+        # The transformer's input latents of the current call (`forecast_target="model_output"`, noise form).
+        self.model_input: torch.Tensor | None = None
 
 
 class _FreqCaStateManager(StateManager):
@@ -217,7 +228,7 @@ class FreqCaRuntime:
         splitter = (
             HeadBandSplitter.from_config(config, self.family, type(module).__name__) if config.splits_bands else None
         )
-        self.state_manager = _FreqCaStateManager(FreqCaState, (config, splitter), {})
+        self.state_manager = _FreqCaStateManager(FreqCaState, (config, splitter, self.family.flow_velocity), {})
         self.auto_contexts = AutoContexts()
         self.timestep_scale = self.family.timestep_scale
         # Statistics of the most recent call; a new call starts when a context starts its second generation.
@@ -426,6 +437,7 @@ class FreqCaRuntime:
             self.total_predicted_steps += 1
         state.noise = noise
         state.stack_input = None
+        state.model_input = call.hidden_states if self.config.forecast_target == "model_output" else None
         self.current = state
         self.ensure_outermost()
 
@@ -478,25 +490,40 @@ class FreqCaRuntime:
                 f"FreqCa found no output tensor in {type(module).__name__}'s return value ({type(output).__name__}); "
                 "use `forecast_target='crf'` for this model."
             )
+        # The noise form of the output forecast needs the noise level of a trajectory that goes down in noise.
+        sigma = state.noise if state.trajectory.direction <= 0 else None
+        x = state.model_input
+        state.model_input = None
         if state.should_compute:
-            self.record(sample)
+            state.forecaster.update(sample, time=state.position, step=state.step, x=x, sigma=sigma)
+            state.noise_levels = [state.noise, *state.noise_levels][: state.forecaster.num_updates]
+            state.last_full_step = state.step
+            state.stats.cache_bytes = max(state.stats.cache_bytes, state.forecaster.nbytes)
             return None
-        return _replace_output(output, self.forecast(like=sample))
+        prediction = state.forecaster.predict(state.position, x=x, sigma=sigma)
+        forms = state.stats.output_forms
+        forms[state.forecaster.form] = forms.get(state.forecaster.form, 0) + 1
+        return _replace_output(output, self._matching(prediction, sample))
 
     @torch.compiler.disable
     def forecast(self, like: torch.Tensor) -> torch.Tensor:
         r"""The forecast output-head input of a predicted step, on the device and in the dtype of `like`."""
         state = self.current
-        prediction = state.forecaster.predict(state.position).to(device=like.device, dtype=like.dtype)
-        if prediction.shape != like.shape:
-            raise RuntimeError(
-                f"FreqCa's forecast has shape {tuple(prediction.shape)} but the output head receives "
-                f"{tuple(like.shape)}; this model's head input changes shape without its inputs doing so."
-            )
+        prediction = self._matching(state.forecaster.predict(state.position), like)
         if self.config.crf_form == "residual":
             prediction = prediction + self._residual_base(state, like)
         state.stack_input = None
         return prediction
+
+    @staticmethod
+    def _matching(prediction: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        # A forecast replaces a tensor of this call: it must have its shape; it takes its device and dtype.
+        if prediction.shape != like.shape:
+            raise RuntimeError(
+                f"FreqCa's forecast has shape {tuple(prediction.shape)} but the tensor it replaces has "
+                f"{tuple(like.shape)}; this model changes that shape without its inputs doing so."
+            )
+        return prediction.to(device=like.device, dtype=like.dtype)
 
 
 def _output_tensor(output) -> torch.Tensor | None:
@@ -750,6 +777,7 @@ def get_freqca_stats(module: torch.nn.Module) -> FreqCaStats:
             cache_bytes=stats.cache_bytes,
             restarts=stats.restarts,
             gathered_bytes=stats.gathered_bytes,
+            output_forms=dict(stats.output_forms),
         )
         for name, stats in runtime.stats.items()
     }
