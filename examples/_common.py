@@ -20,7 +20,7 @@ environment) it runs in seconds on a CPU, offline, instead:
   real denoising dynamics on 64x64 synthetic images, so the comparison with and without FreqCa means something,
   though about a 6-block model and not about FLUX.1-dev;
 - Qwen-Image examples build the real pipeline class from tiny, *randomly initialised* components: they check the
-  plumbing (the pipeline, the token grids, FreqCa's skipping and statistics), not the quality; the image is noise.
+  plumbing (the pipeline, the image tokens, FreqCa's skipping and statistics), not the quality; the image is noise.
 
 The comparison with and without FreqCa is the package's own (`diffusers_freqca.compare`, the one `diffusers-freqca
 demo` runs): interleaved timed runs, the median speed-up next to the ideal one, PSNR against the full computation.
@@ -44,12 +44,12 @@ NOTE_TRAINED = (
 )
 NOTE_TRAINED_EDIT = (
     "tiny mode: {pipeline} on the project's small trained FLUX-architecture checkpoint on the CPU. That checkpoint "
-    "was trained for text-to-image only, so this run checks the plumbing (reference-image tokens, token grids, "
-    "FreqCa's skipping), not editing quality."
+    "was trained for text-to-image only, so this run checks the plumbing (reference-image tokens, FreqCa's "
+    "skipping), not editing quality."
 )
 NOTE_RANDOM = (
     "tiny mode: {pipeline} built from tiny randomly initialised components on the CPU. This checks the plumbing "
-    "(pipeline, token grids, FreqCa's skipping and statistics), not quality: the image is noise."
+    "(pipeline, image tokens, FreqCa's skipping and statistics), not quality: the image is noise."
 )
 
 
@@ -118,7 +118,7 @@ def add_common_arguments(
             "--interval",
             type=int,
             default=6,
-            help="FreqCa's cache interval N: one full step every N steps after 3 warm-up steps (default: %(default)s).",
+            help="FreqCa's cache interval N: one full step every N steps after the warm-up (default: %(default)s).",
         )
     parser.add_argument("--seed", type=int, default=0, help="Generator seed (default: %(default)s).")
     what = "the results (JSON; the image grid goes next to it as .png)" if sweep else "the image"

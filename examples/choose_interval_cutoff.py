@@ -19,9 +19,9 @@ median wall time, measured and ideal speed-up, and the PSNR against the full com
 over the prompts. Writes the rows as JSON (`--output`) and the images of the first prompt as a grid next to it (rows:
 intervals, columns: the full computation, then the cut-offs).
 
-The starting point is a config that splits bands (the `"paper"` preset: low band reused, high band forecast at order
-2), so that the cut-off matters; with equal orders for both bands (the `"balanced"` preset) there is no split and
-every cut-off gives the same images. `--setting` picks another preset.
+The starting point is a config that splits bands (the `"paper"` preset: the CRF forecast with the low band reused and
+the high band forecast at order 2), so that the cut-off matters; the `"balanced"` and `"fast"` presets forecast the
+model output without a split, so every cut-off gives them the same images. `--setting` picks another preset.
 
     python examples/choose_interval_cutoff.py                   # FLUX.1-dev on a GPU: 3 intervals x 3 cut-offs
     python examples/choose_interval_cutoff.py --interval 5 6 7 9 --cutoff 0.1 --prompt "a red fox" "a city at night"
@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=SETTINGS,
         help=(
             "The FLUX.1-dev preset to start from (default: %(default)s, which splits bands; the balanced and fast "
-            "presets forecast both bands alike, so the cut-off changes nothing)."
+            "presets forecast the model output without a split, so the cut-off changes nothing)."
         ),
     )
     parser.add_argument(

@@ -19,7 +19,8 @@ transformer evaluations, the median wall times, the measured speed-up next to th
 
 FluxKontextPipeline enters no `cache_context` (diffusers 0.42), so FreqCa names its contexts itself
 (`freqca_auto_0`, and `freqca_auto_1` for the negative prompt of true CFG). The transformer sees the target tokens
-followed by the reference image's tokens; FreqCa splits the bands of each grid separately.
+followed by the reference image's tokens; the default forecast covers the model output for both, and a band split
+(the "paper" preset) splits each image's grid separately.
 
     python examples/flux_kontext_edit.py                        # FLUX.1-Kontext-dev on a GPU, 50 steps, N=6
     python examples/flux_kontext_edit.py --image my_photo.png --prompt "Make it a watercolor" --interval 9
@@ -140,9 +141,9 @@ def main(argv: list[str] | None = None) -> int:
             inputs.update(negative_prompt=args.negative_prompt, true_cfg_scale=args.true_cfg_scale)
     place(pipe, args, device)
 
-    # The recommended FLUX.1-Kontext-dev settings (the defaults: a first-order forecast, the first full step half an
-    # interval after the warm-up; FreqCa reads the target and reference token grids separately), with the interval
-    # from the command line.
+    # The recommended FLUX.1-Kontext-dev settings (the defaults: a first-order forecast of the model output, target and
+    # reference tokens alike, in the noise form; two warm-up steps, the first full step half an interval later), with
+    # the interval from the command line. The "paper" preset would split bands over each image's token grid instead.
     config = with_interval(FreqCaConfig.from_preset("flux.1-kontext-dev", "balanced"), args.interval)
     result = compare(pipe, inputs, config, args)
     save_images(result, args.output)

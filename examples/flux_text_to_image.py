@@ -102,8 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         }
     place(pipe, args, device)
 
-    # The recommended FLUX.1-dev settings (the defaults: a first-order forecast, the first full step half an interval
-    # after the warm-up), with the interval from the command line.
+    # The recommended FLUX.1-dev settings (the defaults: a first-order forecast of the model output in the noise form,
+    # two warm-up steps, the first full step half an interval later), with the interval from the command line.
     config = with_interval(FreqCaConfig.from_preset("flux.1-dev", "balanced"), args.interval)
     result = compare(pipe, inputs, config, args)
     save_images(result, args.output)

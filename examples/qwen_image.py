@@ -106,8 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         }
     place(pipe, args, device)
 
-    # The recommended Qwen-Image settings (the defaults: a first-order forecast, the first full step half an interval
-    # after the warm-up), with the interval from the command line.
+    # The recommended Qwen-Image settings (the defaults: a first-order forecast of the model output in the noise form,
+    # two warm-up steps, the first full step half an interval later), with the interval from the command line.
     config = with_interval(FreqCaConfig.from_preset("qwen-image", "balanced"), args.interval)
     result = compare(pipe, inputs, config, args)
     save_images(result, args.output)

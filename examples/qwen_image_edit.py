@@ -16,8 +16,8 @@
 Edits one image without and with FreqCa from the same seed (interleaved timed runs, `--repeats`) and prints the
 transformer evaluations, the median wall times, the measured speed-up next to the ideal one, what FreqCa did
 (`get_freqca_stats`) and the PSNR of the FreqCa edit against the full computation. The transformer sees the target
-tokens followed by the reference image's tokens (`img_shapes` lists both grids); FreqCa splits the bands of each
-grid separately.
+tokens followed by the reference image's tokens (`img_shapes` lists both grids); the default forecast covers the
+model output for both, and a band split (the "paper" preset) splits each grid separately.
 
     python examples/qwen_image_edit.py                          # Qwen-Image-Edit on a GPU, 50 steps, N=6
     python examples/qwen_image_edit.py --image my_photo.png --prompt "Turn it into a pencil sketch"
@@ -117,9 +117,9 @@ def main(argv: list[str] | None = None) -> int:
         preset = "qwen-image-edit-2509" if plus else "qwen-image-edit"
     place(pipe, args, device)
 
-    # The recommended Qwen-Image-Edit settings (the defaults: a first-order forecast, the first full step half an
-    # interval after the warm-up; FreqCa reads the target and reference token grids separately), with the interval
-    # from the command line.
+    # The recommended Qwen-Image-Edit settings (the defaults: a first-order forecast of the model output, target and
+    # reference tokens alike, in the noise form; two warm-up steps, the first full step half an interval later), with
+    # the interval from the command line. The "paper" preset would split bands over each image's token grid instead.
     config = with_interval(FreqCaConfig.from_preset(preset, "balanced"), args.interval)
     result = compare(pipe, inputs, config, args)
     save_images(result, args.output)

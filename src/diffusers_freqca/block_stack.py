@@ -13,12 +13,12 @@
 # limitations under the License.
 """The block stack of a diffusion transformer: which modules it is, and how often it computes.
 
-FreqCa caches the output of the whole block stack. Everything in this project that needs the stack (the hooks, the
-frequency analysis, the demo's evaluation counter, the benchmarks and the tests) finds it with [`find_block_stack`]:
-the `torch.nn.ModuleList` children of the model whose names are diffusers' block-list names
-(`diffusers.hooks._common._ALL_TRANSFORMER_BLOCK_IDENTIFIERS`: `transformer_blocks`, `single_transformer_blocks`,
-`blocks`, ...), in the order the model defines them, which is the order its `forward` runs them in for every model
-FreqCa supports.
+FreqCa skips the whole block stack on predicted steps (and, with `forecast_target="crf"`, caches its output).
+Everything in this project that needs the stack (the hooks, the frequency analysis, the demo's evaluation counter,
+the benchmarks and the tests) finds it with [`find_block_stack`]: the `torch.nn.ModuleList` children of the model
+whose names are diffusers' block-list names (`diffusers.hooks._common._ALL_TRANSFORMER_BLOCK_IDENTIFIERS`:
+`transformer_blocks`, `single_transformer_blocks`, `blocks`, ...), in the order the model defines them, which is the
+order its `forward` runs them in for every model FreqCa supports.
 """
 
 import contextlib
@@ -116,7 +116,8 @@ def first_block(module: torch.nn.Module) -> torch.nn.Module:
 
 def last_block(module: torch.nn.Module) -> torch.nn.Module:
     r"""
-    The last block of the block stack, whose output (for the image tokens) FreqCa caches.
+    The last block of the block stack, whose output (for the image tokens) FreqCa's CRF forecast caches
+    (`forecast_target="crf"`).
 
     Args:
         module (`torch.nn.Module`): a diffusers transformer.

@@ -83,17 +83,24 @@ class FreqCaConfig:
     r"""
     Configuration for [FreqCa: frequency-aware feature caching](https://huggingface.co/papers/2510.08669).
 
-    FreqCa runs the transformer's block stack only on some denoising steps ("full steps"). On every full step it
-    caches the Cumulative Residual Feature (CRF): the block stack's output for the image tokens, taken where it enters
-    the model's output head. On the other steps ("predicted steps") no transformer block runs: the CRF is forecast
-    from the last full steps and passed through the model's own output head with the current step's conditioning.
-    The forecast can split the CRF into frequency bands over each image's token grid and forecast each band with its
-    own order (the paper reuses the low band and extrapolates the high band).
+    FreqCa runs the transformer's block stack only on some denoising steps ("full steps"). On the other steps
+    ("predicted steps") no transformer block runs: what the last full steps cached is forecast instead. What is cached
+    and forecast is `forecast_target`:
+
+    - `"crf"` (the paper): the Cumulative Residual Feature, the block stack's output for the image tokens where it
+      enters the model's output head. The forecast goes through the model's own output head with the current step's
+      conditioning, and it can split the CRF into frequency bands over each image's token grid and forecast each band
+      with its own order (the paper reuses the low band and extrapolates the high band).
+    - `"model_output"` (the default): the transformer's output, forecast as a whole (no band split); for
+      flow-matching models in the noise form (`output_form`). The cache is the size of the latents.
 
     The defaults are the configuration with the best worst-case margin over diffusers' built-in caches on the
-    project's model zoo (docs/benchmarks.md): a first-order forecast of the whole CRF along the log signal-to-noise
-    ratio of the trajectory, three warm-up steps, a first full step after half an interval, then one every
-    `cache_interval` steps. They need no step count. The paper's recipe is `FreqCaConfig.from_preset(model, "paper")`.
+    project's model zoo (docs/benchmarks.md): a first-order forecast of the model output (in the noise form where the
+    model's family allows it) along the log signal-to-noise ratio of the trajectory, two warm-up steps, a first full
+    step after half an interval, then one every `cache_interval` steps. They need no step count. The paper's recipe
+    (a band-split CRF forecast with the Hermite predictor, three warm-up steps, an even schedule) is
+    `FreqCaConfig.from_preset(model, "paper")`; `forecast_target="crf"` with a `decomposition` and different band
+    orders gives the frequency-aware CRF forecast with any other settings.
 
     Args:
         cache_interval (`int`, defaults to `6`):
@@ -119,9 +126,10 @@ class FreqCaConfig:
             itself) or `"step"` (step indices, the paper). The noise level comes from the `timestep` the transformer
             receives; without one, steps are used.
         decomposition (`str`, defaults to `"none"`):
-            How the CRF is split into bands over the token grid: `"none"` (no split: the whole CRF is forecast with
-            `high_freq_order`), `"dct"` (orthonormal 2-D DCT-II, the paper's choice for FLUX) or `"fft"` (2-D FFT,
-            the paper's choice for Qwen-Image).
+            How the CRF is split into bands over the token grid: `"none"` (no split: the whole cached feature is
+            forecast with `high_freq_order`), `"dct"` (orthonormal 2-D DCT-II, the paper's choice for FLUX) or
+            `"fft"` (2-D FFT, the paper's choice for Qwen-Image). A split happens only when the two band orders
+            differ, and only on the CRF (`forecast_target="crf"`, which `forecast_target=None` then picks).
         cutoff_ratio (`float`, defaults to `0.1`):
             Radius of the low band as a fraction of the largest radial frequency of the grid, in `(0, 1]`. Frequencies
             are normalised per axis, so the cut is the same fraction along height and width of non-square grids;
@@ -135,7 +143,8 @@ class FreqCaConfig:
         low_freq_order (`int`, defaults to `1`):
             Order of the low-band forecast, `0..2`. The paper reuses the low band (`0`).
         high_freq_order (`int`, defaults to `1`):
-            Order of the high-band forecast (of the whole CRF without a split), `0..2`. The paper uses `2`.
+            Order of the high-band forecast (of the whole cached feature without a split: the CRF or the model
+            output), `0..2`. The paper uses `2`.
         predictor (`str`, defaults to `"taylor"`):
             `"taylor"`: a Taylor expansion from Newton divided differences, exact for polynomial trajectories up to
             the forecast order; `"hermite"`: the paper's scaled Hermite expansion.
@@ -149,9 +158,10 @@ class FreqCaConfig:
             split. `None` becomes `"crf"` when the config splits bands and `"model_output"` otherwise (the zoo's
             best generaliser, docs/benchmarks.md).
         crf_form (`str`, defaults to `"hidden_states"`):
-            What is cached: `"hidden_states"` (the block stack's output, as in the authors' code) or `"residual"`
-            (the stack's output minus its input; on a predicted step the forecast residual is added to the current
-            step's stack input, which carries the current noise level).
+            With `forecast_target="crf"`, what is cached: `"hidden_states"` (the block stack's output, as in the
+            authors' code) or `"residual"` (the stack's output minus its input; on a predicted step the forecast
+            residual is added to the current step's stack input, which carries the current noise level). With
+            `forecast_target="model_output"` leave it at `"hidden_states"`.
         output_form (`str`, defaults to `"auto"`):
             How `forecast_target="model_output"` extrapolates the transformer's output `v`:
 
@@ -161,12 +171,15 @@ class FreqCaConfig:
               step's own input `x` and noise level: `v = (noise - x) / (1 - sigma)`. Needs an output shaped like the
               input and a noise level that goes down along the generation; raises otherwise.
             - `"auto"`: `"noise"` for models whose family table row says their output is a flow-matching velocity
-              (FLUX, Qwen-Image, SD3, Wan, ...: `families.TransformerFamily.flow_velocity`), where the call allows
-              it; `"velocity"` otherwise.
+              (FLUX.1, Chroma, FLUX.2, Qwen-Image, SD3, CogView4, Wan, HunyuanVideo, LTX-Video:
+              `families.TransformerFamily.flow_velocity`), where the call allows it; `"velocity"` otherwise. A full
+              step whose call does not allow the noise form (no noise level, an output shaped unlike the input)
+              switches the context to the velocity form, without an error, until its next restart or generation.
 
             With `forecast_target="crf"` leave it at `"auto"`.
         cache_dtype (`torch.dtype`, *optional*, defaults to `None`):
-            dtype in which the cached CRF and its differences are stored. `None` stores them in the model's dtype.
+            dtype in which the cached feature (CRF or model output) and its differences are stored. `None` stores
+            them in the model's dtype, except the noise form of the output forecast, which `None` stores in float32.
             The band split itself always runs in float32.
         grid_fallback (`str`, defaults to `"sequence"`):
             What to do when an image token grid cannot be determined from the model's inputs: `"sequence"` warns once

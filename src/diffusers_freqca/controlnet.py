@@ -15,9 +15,10 @@
 
 A ControlNet pipeline (`FluxControlNetPipeline`, `StableDiffusion3ControlNetPipeline`, `QwenImageControlNetPipeline`,
 ...) calls its ControlNet once per step, before the transformer, and hands the residuals to the transformer, which
-adds them next to its blocks. On a predicted step FreqCa skips every block and replaces the output head's input by
-the forecast, so no residual can reach the output, including those the model adds after its last block: the
-ControlNet's work is wasted. This module makes the ControlNet skip it.
+adds them next to its blocks. On a predicted step FreqCa skips every block and replaces the transformer's output (or,
+with `forecast_target="crf"`, the output head's input) by the forecast, so no residual can reach the output,
+including those the model adds after its last block: the ControlNet's work is wasted. This module makes the
+ControlNet skip it.
 
 The transformer's decision must be known before the ControlNet runs. The ControlNet's call carries what the
 transformer's next call will receive (the timestep and the latents), so the ControlNet asks the transformer's FreqCa

@@ -16,9 +16,11 @@
 Two tables:
 
 - `FAMILIES`: per transformer class (diffusers 0.42.1), where its token grid comes from, its timestep argument and
-  scale, the output-head module whose input FreqCa caches (the Cumulative Residual Feature), how the head's input
-  lines up with the grid, extra block lists that are not among diffusers' block-list names, or why FreqCa refuses
-  the class. Classes without a row use `DEFAULT_FAMILY`.
+  scale, the output-head module whose input FreqCa's CRF forecast caches (the Cumulative Residual Feature,
+  `forecast_target="crf"`), how the head's input lines up with the grid, whether the model's output is a
+  flow-matching velocity (`flow_velocity`: the model-output forecast then uses the noise form), extra block lists
+  that are not among diffusers' block-list names, or why FreqCa refuses the class. Classes without a row use
+  `DEFAULT_FAMILY`.
 - `BLOCKS`: per block class, how it takes and returns its hidden states, for blocks diffusers'
   `TransformerBlockRegistry` does not know or describes wrongly. It takes precedence over the registry.
 """

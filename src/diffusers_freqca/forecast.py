@@ -11,7 +11,8 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Forecasting a cached feature from its values at the last full steps, per frequency band."""
+"""Forecasting a cached feature from its values at the last full steps: per frequency band ([`BandForecaster`]), and
+the model output in its velocity or noise form ([`OutputForecaster`])."""
 
 import math
 from collections.abc import Callable

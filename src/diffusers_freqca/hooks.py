@@ -20,8 +20,13 @@ Layout of a FreqCa'd transformer:
   step or predicted step (`FreqCaRuntime.begin_call`);
 - a hook on every block of the block stack runs the block on full steps and returns its inputs untouched on
   predicted steps (the first block's hook is the stateful one diffusers sets cache contexts and resets on);
-- a hook on the output head records the head's input, the Cumulative Residual Feature, on full steps and replaces it
-  by the forecast on predicted steps, so the head runs with the current step's conditioning.
+- what is cached and forecast depends on `FreqCaConfig.forecast_target`:
+    - `"model_output"` (the default): a forward hook on the transformer (`FreqCaRuntime.end_call`) records the
+      transformer's output on full steps and replaces it by the forecast on predicted steps (see
+      `forecast.OutputForecaster` for the velocity and noise forms); the head hook passes its input through;
+    - `"crf"` (the paper): the hook on the output head records the head's input, the Cumulative Residual Feature, on
+      full steps and replaces it by the forecast on predicted steps, so the head runs with the current step's
+      conditioning; the forward hook does nothing.
 """
 
 from dataclasses import dataclass, field
@@ -60,11 +65,13 @@ class FreqCaContextStats:
 
     Args:
         computed_steps (`int`): steps on which the block stack ran.
-        predicted_steps (`int`): steps on which the block stack was skipped and its output forecast.
+        predicted_steps (`int`): steps on which the block stack was skipped and the cached feature (the model output
+            or the block-stack output, `FreqCaConfig.forecast_target`) forecast.
         full_steps (`list[int]`): the indices (within the generation) of the computed steps.
         cache_bytes (`int`): the largest number of bytes the context's cache held in this process. Under context
-            parallelism each rank caches only its shard of the image tokens, so this is one rank's cache: about
-            `1 / degree` of a single-process run's.
+            parallelism, with `forecast_target="crf"` each rank caches only its shard of the image tokens, so this is
+            one rank's cache: about `1 / degree` of a single-process run's; the model output is whole on every rank,
+            and so is its cache.
         restarts (`int`): how often an input change (shape, dtype, device, token grid) forced a restart.
         gathered_bytes (`int`): under context parallelism with a band split, the bytes this rank received from the
             other ranks to low-pass each image's whole grid (full steps only); `0` otherwise.
@@ -101,7 +108,7 @@ class FreqCaStats:
         ```python
         >>> stats = get_freqca_stats(pipe.transformer)
         >>> stats.computed_steps, stats.predicted_steps  # the most recent call, all contexts together
-        (11, 39)
+        (10, 40)
         ```
     """
 
@@ -145,8 +152,9 @@ class FreqCaStats:
 
 class FreqCaState(BaseState):
     r"""
-    The state of one cache context: its generation (see `diffusers_freqca.trajectory`), the forecaster of its
-    block-stack output, and what the current call decided.
+    The state of one cache context: its generation (see `diffusers_freqca.trajectory`), the forecaster of what it
+    caches (the block-stack output, or the model output: `FreqCaConfig.forecast_target`), and what the current call
+    decided.
 
     Args:
         config (`FreqCaConfig`): the settings.
@@ -601,9 +609,10 @@ class FreqCaBlockHook(ModelHook):
 
 class FreqCaHeadHook(ModelHook):
     r"""
-    Hook on the output head (e.g. `norm_out`): on full steps it records the head's input, the block stack's output
-    for the image tokens; on predicted steps it replaces that input by the forecast. The head then runs as usual,
-    with the current step's conditioning.
+    Hook on the output head (e.g. `norm_out`). With `forecast_target="crf"`, on full steps it records the head's input,
+    the block stack's output for the image tokens; on predicted steps it replaces that input by the forecast. The head
+    then runs as usual, with the current step's conditioning. With `forecast_target="model_output"` it passes the
+    input through: the transformer's forward hook replaces the output instead.
 
     Args:
         runtime (`FreqCaRuntime`): the shared state and logic.
@@ -653,9 +662,10 @@ def apply_freqca(module: torch.nn.Module, config: FreqCaConfig) -> None:
     Applies [FreqCa](https://huggingface.co/papers/2510.08669) to a diffusion transformer.
 
     Hooks are registered on every block of the transformer's block stack (`block_stack.find_block_stack`) and on its
-    output head (the family table's `head`, `norm_out` for most models), and a forward pre-hook on `module` reads each
-    call and decides full or predicted step. Most users call `module.enable_cache(config)` instead, which does the
-    same and keeps diffusers' `_cache_config` bookkeeping.
+    output head (the family table's `head`, `norm_out` for most models), a forward pre-hook on `module` reads each
+    call and decides full or predicted step, and a forward hook on `module` records or replaces its output
+    (`forecast_target="model_output"`, the default). Most users call `module.enable_cache(config)` instead, which
+    does the same and keeps diffusers' `_cache_config` bookkeeping.
 
     Args:
         module (`torch.nn.Module`):
@@ -669,8 +679,9 @@ def apply_freqca(module: torch.nn.Module, config: FreqCaConfig) -> None:
             parallelism, or it has no block stack, no output head, or unregistered blocks.
 
     Under diffusers' context parallelism (`module.enable_parallelism(config=ContextParallelConfig(...))`, before or
-    after this call) every rank takes the same decision at every call, forecasts and caches its own shard of the
-    image tokens, and gathers the shards on full steps only when the config splits bands (see
+    after this call) every rank takes the same decision at every call. With `forecast_target="crf"` each rank
+    forecasts and caches its own shard of the image tokens, and gathers the shards on full steps only when the config
+    splits bands; the model output is whole on every rank, which forecasts all of it (see
     `diffusers_freqca.parallel` and docs/multi_gpu.md).
 
     Example:
@@ -761,9 +772,9 @@ def get_freqca_stats(module: torch.nn.Module) -> FreqCaStats:
     Example:
         ```python
         >>> image = pipe(prompt, num_inference_steps=50).images[0]
-        >>> print(get_freqca_stats(pipe.transformer))
-        FreqCa, most recent call: 11 computed + 39 predicted steps, cache 48.00 MiB
-          cond: 11 computed + 39 predicted, full steps [0, 1, 2, 5, 11, 17, 23, 29, 35, 41, 47], restarts 0
+        >>> print(get_freqca_stats(pipe.transformer))  # FLUX.1-dev, 1024x1024, FreqCaConfig()
+        FreqCa, most recent call: 10 computed + 40 predicted steps, cache 2.00 MiB
+          cond: 10 computed + 40 predicted, full steps [0, 1, 4, 10, 16, 22, 28, 34, 40, 46], restarts 0, output forecast in the noise form
         ```
     """
     runtime = getattr(module, "_freqca_runtime", None)

@@ -27,7 +27,10 @@ FreqCa's part:
 - the compute-or-forecast decision of every call is put to a vote over the group ([`ContextParallelGroup.agree`]):
   when any rank wants to compute, all compute, so no rank ever waits in an attention collective that another rank
   skipped;
-- the forecast runs on each rank's own shard of the head input, so each rank caches only its shard;
+- with `forecast_target="crf"` the forecast runs on each rank's own shard of the head input, so each rank caches only
+  its shard; the default model-output forecast records and replaces the transformer's output after diffusers has
+  gathered it (and reads the latents before diffusers splits them), so every rank caches and forecasts the whole
+  output, as a single process does;
 - the band split needs each image's whole token grid: on full steps only, the shards are gathered
   ([`ContextParallelGroup.gather_sequence`]), low-pass filtered whole, and each rank keeps its own slice
   ([`low_pass_shard`]).

@@ -15,15 +15,18 @@
 
 Settings:
 
-- `"paper"` / `"paper-fast"`: the authors' recipe exactly (3 warm-up steps, then one full step every N steps, cut-off
-  0.1, low band reused, high band forecast with the second-order Hermite predictor in step units, the block stack's
-  output cached as is), with `N = 6` / `N = 9`; DCT for FLUX-family and FFT for Qwen-family models. One difference
-  remains by design: our FFT split is 2-D over each image's token grid, where the authors' code uses a 1-D FFT over
-  the token sequence.
+- `"paper"` / `"paper-fast"`: the authors' recipe exactly (the CRF, the block stack's output cached as is and
+  forecast through the output head; 3 warm-up steps, then one full step every N steps; cut-off 0.1, low band reused,
+  high band forecast with the second-order Hermite predictor in step units), with `N = 6` / `N = 9`; DCT for
+  FLUX-family and FFT for Qwen-family models. One difference remains by design: our FFT split is 2-D over each image's
+  token grid, where the authors' code uses a 1-D FFT over the token sequence.
 - `"balanced"` / `"fast"`: what we recommend: `FreqCaConfig()`'s defaults (the configuration with the best worst-case
-  margin over diffusers' built-in caches on the project's model zoo, docs/benchmarks.md) with `N = 6` / `N = 9`. The
-  zoo holds small trained models, not these checkpoints: each row says so. `diffusers-freqca calibrate` chooses a
-  configuration for your own model from one full run of it.
+  margin over diffusers' built-in caches on the project's model zoo, docs/benchmarks.md: a first-order forecast of the
+  model output, in the noise form for these flow-matching models; 2 warm-up steps, the first full step half an
+  interval later) with `N = 6` / `N = 9`. At 50 steps `"balanced"` runs the transformer on as many steps as
+  `"paper"` (10), `"fast"` on one fewer than `"paper-fast"` (7 against 8). The zoo holds small trained models, not
+  these checkpoints: each row says so. `diffusers-freqca calibrate` chooses a configuration for your own model from
+  one full run of it.
 
 Models without a preset are listed in `_REFUSED` and raise a `ValueError` that says why: step-distilled models that
 run a handful of steps (nothing to gain), and models whose transformer FreqCa's hooks do not support yet.
@@ -164,7 +167,7 @@ class FreqCaPreset:
         ```python
         >>> preset = get_preset("flux.1-dev", "fast")
         >>> preset.config.cache_interval, preset.transformer_evaluations
-        (9, 8)
+        (9, 7)
         ```
     """
 
@@ -285,7 +288,7 @@ def list_presets(model: str | None = None) -> list[dict[str, Any]]:
     Example:
         ```python
         >>> [row["transformer_evaluations"] for row in list_presets("flux.1-dev")]
-        [10, 8, 10, 8]
+        [10, 7, 10, 8]
         ```
     """
     names = list(MODELS) if model is None else [_resolve_model(model)]

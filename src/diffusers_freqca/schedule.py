@@ -39,9 +39,11 @@ def is_full_step(step: int, last_full_step: int | None, config: FreqCaConfig) ->
 
     Example:
         ```python
-        >>> config = FreqCaConfig(cache_interval=6)  # first_interval defaults to 3
-        >>> [s for s in range(12) if is_full_step(s, {3: 2, 4: 2, 6: 5, 11: 5}.get(s, s - 1), config)]
-        [0, 1, 2, 5, 11]
+        >>> config = FreqCaConfig(cache_interval=6)  # warm-up: steps 0 and 1; first_interval defaults to 3
+        >>> [is_full_step(s, 1, config) for s in (2, 3, 4)]  # the first full step comes 3 steps after the warm-up
+        [False, False, True]
+        >>> [is_full_step(s, 4, config) for s in (9, 10)]  # then one every 6 steps
+        [False, True]
         ```
     """
     if step < config.disable_cache_before_step or last_full_step is None:
@@ -72,8 +74,8 @@ def full_steps(num_inference_steps: int, config: FreqCaConfig) -> list[int]:
     Example:
         ```python
         >>> full_steps(50, FreqCaConfig(cache_interval=6))
-        [0, 1, 2, 5, 11, 17, 23, 29, 35, 41, 47]
-        >>> full_steps(50, FreqCaConfig(cache_interval=6, first_interval=6))  # the paper's even schedule
+        [0, 1, 4, 10, 16, 22, 28, 34, 40, 46]
+        >>> full_steps(50, FreqCaConfig.from_preset("flux.1-dev", "paper"))  # 3 warm-up steps, an even schedule
         [0, 1, 2, 8, 14, 20, 26, 32, 38, 44]
         ```
     """
