@@ -283,7 +283,10 @@ def test_scheme_errors_against_independent_computation(first_step):
         make_trace(features), intervals=(interval,), cutoff_ratios=(0.2, 1.0), predictor="taylor",
         crf_forms=("hidden_states",), first_step=first_step,
     )  # fmt: skip
-    full = full_steps(num_steps, FreqCaConfig(cache_interval=interval))
+    # scheme_errors replays the CRF forecast on the paper's schedule (warmup_steps=3 by default).
+    full = full_steps(
+        num_steps, FreqCaConfig(cache_interval=interval, disable_cache_before_step=3, forecast_target="crf")
+    )
     predicted = [k for k in range(first_step, num_steps) if k not in full]
     last_full = {k: max(f for f in full if f < k) for k in predicted}
     freqca = np.mean([np_rel(lows[last_full[k]] + highs[k], features[k]) for k in predicted])
@@ -473,7 +476,9 @@ def test_quick_command_writes_csv_png_and_sweep(random_checkpoint, tmp_path, cap
     sweep = read_csv(tmp_path / "scheme_sweep.csv")
     assert len(sweep) == 2 * 2 and set(sweep[0]) == set(SCHEME_COLUMNS)
     for row in sweep:
-        assert int(row["evaluations"]) == len(full_steps(20, FreqCaConfig(cache_interval=3)))
+        # The CRF replayed on the paper's schedule (three warm-up steps, scheme_errors' default).
+        paper_schedule = FreqCaConfig(cache_interval=3, disable_cache_before_step=3, forecast_target="crf")
+        assert int(row["evaluations"]) == len(full_steps(20, paper_schedule))
         if float(row["cutoff_ratio"]) == 1.0:
             assert float(row["freqca_error"]) == pytest.approx(float(row["reuse_error"]), rel=1e-4)
     with Image.open(tmp_path / "frequency_analysis.png") as image:

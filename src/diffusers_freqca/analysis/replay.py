@@ -147,6 +147,7 @@ def scheme_errors(
         residual = crf_form == "residual"
         for interval in intervals:
             base = {"cache_interval": interval, "disable_cache_before_step": warmup_steps, "predictor": predictor}
+            base["forecast_target"] = "crf"  # what is replayed: the CRF (either form), not the model output
             config = FreqCaConfig(**base, decomposition="none", crf_form=crf_form)
             whole = {}
             for name, order in (("reuse_error", 0), ("forecast_error", 2)):
