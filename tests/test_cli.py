@@ -155,9 +155,10 @@ def test_presets_table(capsys):
     lines = out.splitlines()
     assert lines[0].split()[:7] == ["model", "setting", "N", "split", "cached", "steps", "evaluations"]
     flux_fast = next(line for line in lines if line.split()[:2] == ["flux.1-dev", "fast"])
-    # FreqCaConfig(cache_interval=9): no band split; full steps 0, 1, 2, 7, 16, 25, 34, 43 of 50.
-    assert flux_fast.split()[2:7] == ["9", "none", "hidden_states", "50", "8"]
-    assert "(6.25x fewer)" in flux_fast
+    # FreqCaConfig(cache_interval=9): no band split, the model output cached; full steps 0, 1 (warm-up), then
+    # 1 + ceil(9 / 2) = 6, 15, 24, 33, 42 of 50.
+    assert flux_fast.split()[2:7] == ["9", "none", "model_output", "50", "7"]
+    assert "(7.14x fewer)" in flux_fast
     flux_paper = next(line for line in lines if line.split()[:2] == ["flux.1-dev", "paper"])
     # The authors' recipe: DCT split, full steps 0, 1, 2, 8, 14, ..., 44 of 50.
     assert flux_paper.split()[2:7] == ["6", "dct", "hidden_states", "50", "10"]
@@ -209,8 +210,8 @@ def test_card_section_content():
     )
     assert 'DiffusionPipeline.from_pretrained("black-forest-labs/FLUX.1-dev"' in section
     assert 'FreqCaConfig.from_pretrained("me/model")' in section
-    # The balanced preset at 50 steps: full steps 0, 1, 2, 5, 11, 17, 23, 29, 35, 41, 47.
-    assert "| Transformer evaluations | 11 of 50 per denoising pass (4.55x fewer" in section
+    # The balanced preset at 50 steps: full steps 0, 1, 4, 10, 16, 22, 28, 34, 40, 46.
+    assert "| Transformer evaluations | 10 of 50 per denoising pass (5.00x fewer" in section
     assert "| End-to-end speed-up | 3.91x |" in section
     assert "| PSNR (dB) | 31.23 |" in section and "| LPIPS | 0.0812 |" in section
     assert "| Measured on | 1x H100 80GB, bf16 |" in section
@@ -219,8 +220,8 @@ def test_card_section_content():
 
 def test_card_section_without_measurements_says_so():
     section = card_section(FreqCaConfig(cache_interval=9), "me/model", num_inference_steps=28)
-    # N=9 at 28 steps: full steps 0, 1, 2, 7, 16, 25.
-    assert "| Transformer evaluations | 6 of 28 per denoising pass (4.67x fewer" in section
+    # N=9 at 28 steps: full steps 0, 1, 6, 15, 24.
+    assert "| Transformer evaluations | 5 of 28 per denoising pass (5.60x fewer" in section
     assert "| Speed and quality | not measured yet |" in section
     assert "Measured on" not in section
 
@@ -329,7 +330,8 @@ def test_card_command_writes_and_is_idempotent(tmp_path, capsys):
     status, out, err = run_cli(argv, capsys)
     assert status == 0, err
     card = (tmp_path / "repo" / "README.md").read_text(encoding="utf-8")
-    assert "| Transformer evaluations | 8 of 50 per denoising pass (6.25x fewer" in card
+    # The fast preset at 50 steps: full steps 0, 1, 6, 15, 24, 33, 42.
+    assert "| Transformer evaluations | 7 of 50 per denoising pass (7.14x fewer" in card
     assert "| End-to-end speed-up | 4.20x |" in card
     assert "| PSNR (dB) | 28.5 |" in card and "| LPIPS | 0.1 |" in card
     assert "| Measured on | 2-core CPU |" in card
@@ -397,7 +399,8 @@ def test_card_push_to_fake_hub_keeps_the_remote_card(tmp_path, monkeypatch, caps
         files = hub.repos["me/model"]["files"]
         card = files["README.md"].decode()
         assert card.startswith("---\nlicense: apache-2.0\n") and "Some text the owner wrote." in card
-        assert "| Transformer evaluations | 7 of 28 per denoising pass (4.00x fewer" in card
+        # The balanced preset at FLUX.1-Krea-dev's 28 steps: full steps 0, 1, 4, 10, 16, 22.
+        assert "| Transformer evaluations | 6 of 28 per denoising pass (4.67x fewer" in card
         assert json.loads(files[CONFIG_NAME])["cache_interval"] == 6
         assert hub.repos["me/model"]["summary"] == "Add FreqCa config and model card section"
         # Pushing again changes nothing in the card.

@@ -319,7 +319,7 @@ def _format_table(rows: list[dict[str, Any]]) -> str:
                 row["setting"],
                 str(config["cache_interval"]),
                 config["decomposition"],
-                config["crf_form"],
+                config["crf_form"] if config["forecast_target"] == "crf" else config["forecast_target"],
                 str(row["num_inference_steps"]),
                 f"{row['transformer_evaluations']} ({row['evaluation_speedup']:.2f}x fewer)",
                 row["source"],
