@@ -372,6 +372,7 @@ class Case:
             ([f"U{self.ulysses}"] if self.ulysses > 1 else []) + ([f"R{self.ring}"] if self.ring > 1 else [])
         )
         extras = [self.scenario, f"{self.grid[0]}x{self.grid[1]}"] + (["anything"] if self.anything else [])
+        extras += [f"{key}={value}" for key, value in sorted(self.config_overrides.items())]
         return "-".join([self.model, parallel, self.decomposition, *extras, self.order])
 
 

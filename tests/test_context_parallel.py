@@ -32,7 +32,11 @@ ATOL = 1e-5
 
 CASES = [
     Case("flux", ulysses=2, decomposition="dct"),
+    # Without a split the default forecasts the model output (whole on every rank), in both orders; the CRF without a
+    # split is forecast per shard.
     Case("flux", ulysses=2, decomposition="none"),
+    Case("flux", ulysses=2, decomposition="none", order="cache_first"),
+    Case("flux", ulysses=2, decomposition="none", config_overrides={"forecast_target": "crf"}),
     Case("flux", ulysses=1, ring=2, decomposition="fft"),
     Case("qwen", ulysses=2, decomposition="fft"),
     Case("qwen", ulysses=1, ring=2, decomposition="dct"),
@@ -102,10 +106,16 @@ def assert_same_as_single_process(case: Case, reference: dict, ranks: list[dict]
                     single.predicted_steps,
                     single.restarts,
                 )
-                # Each rank caches its shard of the image tokens: its share of the single-process cache.
+                # With the CRF each rank caches its shard of the image tokens: its share of the single-process cache.
+                # The model output is gathered by diffusers before FreqCa records it (and the latents are read
+                # before diffusers splits them): every rank caches all of it, as one process does.
                 length = case.grid[0] * (case.grid[1] + (4 if case.scenario == "resolution" else 0))
-                share = _shard_lengths(case, length)[rank]
+                whole = case.config().forecast_target == "model_output"
+                share = length if whole else _shard_lengths(case, length)[rank]
                 assert context.cache_bytes * length == single.cache_bytes * share, f"rank {rank}, context {name}"
+                # Every rank forecasts the output in the same form as one process: the noise form for these models.
+                assert context.output_forms == single.output_forms, f"rank {rank}, context {name}"
+                assert set(single.output_forms) == ({"noise"} if whole else set())
                 # The shards are gathered for the band split only, and never in one process.
                 assert single.gathered_bytes == 0
                 assert (context.gathered_bytes > 0) == (case.decomposition != "none")
