@@ -77,20 +77,22 @@ def test_cache_memory_matches_counts_from_shapes(_, name, height, width, batch):
 
 
 PAPER_ORDERS = {"decomposition": "dct", "low_freq_order": 0, "high_freq_order": 2}
+CRF = {"forecast_target": "crf"}  # `measure_freqca` counts CRF-sized tensors: the block stack's output
 
 
 @parameterized.expand(
     [
         # The last value, plus one divided difference per order of each forecast band.
-        ("default", FreqCaConfig(), 2),
+        ("default_orders", FreqCaConfig(**CRF), 2),
         ("paper", FreqCaConfig(**PAPER_ORDERS), 3),
         ("low_order_1", FreqCaConfig(**{**PAPER_ORDERS, "low_freq_order": 1}), 4),
-        ("no_split", FreqCaConfig(**{**PAPER_ORDERS, "decomposition": "none"}), 3),
-        ("first_order", FreqCaConfig(decomposition="none", high_freq_order=1), 2),
+        ("no_split", FreqCaConfig(**{**PAPER_ORDERS, "decomposition": "none"}, **CRF), 3),
+        ("first_order", FreqCaConfig(decomposition="none", high_freq_order=1, **CRF), 2),
         ("float32_cache", FreqCaConfig(**PAPER_ORDERS, cache_dtype=torch.float32), 3),
     ]
 )
 def test_freqca_bytes_follow_its_config(_, config, tensors):
+    assert config.forecast_target == "crf"
     model = models.QUICK_MODELS["flux.1-dev"]
     transformer = models.build_transformer(model)
     inputs = models.make_inputs(model, 128, 128)
@@ -99,6 +101,23 @@ def test_freqca_bytes_follow_its_config(_, config, tensors):
     assert memory.freqca_tensors_per_context(config) == tensors
     assert cache.tensors == tensors
     assert cache.bytes == cache.expected_bytes == tensors * 8 * 8 * 32 * element
+    assert not transformer.is_cache_enabled
+
+
+def test_freqca_bytes_of_the_default_model_output_forecast():
+    # The default caches the transformer's output: the last value and one divided difference, each the size of the
+    # output (8 x 8 tokens x in_channels). These meta-device calls give no noise level, so `output_form="auto"` falls
+    # back to the velocity form, stored in the model's dtype (the noise form would store float32).
+    model = models.QUICK_MODELS["flux.1-dev"]
+    transformer = models.build_transformer(model)
+    inputs = models.make_inputs(model, 128, 128)
+    config = FreqCaConfig()
+    assert config.forecast_target == "model_output"
+    cache, _ = memory.measure_freqca(transformer, inputs, models.image_layout(model, 128, 128), config)
+    channels = model.config.get("out_channels") or model.config["in_channels"]
+    assert tuple(inputs["hidden_states"].shape) == (1, 8 * 8, channels)
+    assert cache.tensors == 2
+    assert cache.bytes == 2 * 8 * 8 * channels * BF16
     assert not transformer.is_cache_enabled
 
 

@@ -54,7 +54,7 @@ SPLIT = {
 }
 
 
-def written_out_schedule(num_steps: int, interval: int, warmup: int = 3) -> list[int]:
+def written_out_schedule(num_steps: int, interval: int, warmup: int = 2) -> list[int]:
     # Independent of `full_steps`: warm-up, the first full step ceil(N / 2) after it, then every N.
     start = warmup - 1 + math.ceil(interval / 2)
     return [s for s in range(num_steps) if s < warmup or (s >= start and (s - start) % interval == 0)]
@@ -141,20 +141,20 @@ def test_aborted_img2img_call_does_not_poison_the_next():
     with pytest.raises(KeyboardInterrupt), CallCounter(pipe.transformer) as first:
         _images(pipe, inputs, strength=1.0, callback_on_step_end=interrupt)
     assert len(first.per_call) == 6
-    # The aborted call's own statistics: steps 0..5, full steps 0, 1, 2, 4.
-    assert get_freqca_stats(pipe.transformer).contexts["freqca_auto_0"].full_steps == [0, 1, 2, 4]
+    # The aborted call's own statistics: steps 0..5, full steps 0, 1 (warm-up), 3 (1 + ceil(3 / 2)).
+    assert get_freqca_stats(pipe.transformer).contexts["freqca_auto_0"].full_steps == [0, 1, 3]
 
     with CallCounter(pipe.transformer) as second:
         after = _images(pipe, inputs, strength=0.5)
-    # strength 0.5 of 12 steps: int(12 * 0.5) = 6 steps, a trajectory of its own: full steps 0, 1, 2, 4.
+    # strength 0.5 of 12 steps: int(12 * 0.5) = 6 steps, a trajectory of its own: full steps 0, 1, 3.
     assert len(second.per_call) == 6
-    expected = [0, 1, 2, 4]
+    expected = [0, 1, 3]
     assert expected == written_out_schedule(6, 3) == full_steps(6, config)
     num_blocks = len(transformer_blocks(pipe.transformer))
     assert second.per_call == [num_blocks if step in expected else 0 for step in range(6)]
     stats = get_freqca_stats(pipe.transformer)
     assert {name: (s.full_steps, s.predicted_steps, s.restarts) for name, s in stats.contexts.items()} == {
-        "freqca_auto_0": (expected, 2, 0)
+        "freqca_auto_0": (expected, 3, 0)
     }
 
     # Bit for bit what a fresh cache gives.
@@ -182,7 +182,8 @@ def test_aborted_text_to_image_call_with_and_without_contexts(cfg):
             _images(pipe, inputs, cfg, callback_on_step_end=interrupt)
         after = _images(pipe, inputs, cfg, num_inference_steps=7)
         for context in get_freqca_stats(pipe.transformer).contexts.values():
-            assert context.full_steps == [0, 1, 2, 4] and context.predicted_steps == 3
+            # 7 steps: warm-up 0, 1, then 3 and 6.
+            assert context.full_steps == [0, 1, 3, 6] and context.predicted_steps == 3
         pipe.transformer.disable_cache()
         pipe.transformer.enable_cache(config)
         assert torch.equal(after, _images(pipe, inputs, cfg, num_inference_steps=7)), name
@@ -208,7 +209,7 @@ def test_aborted_call_with_step_index_restarts_lower():
 
     run(aborted)
     after = run(lower)
-    assert get_freqca_stats(tiny.model).contexts["cond"].full_steps == [0, 1, 2, 4, 7]
+    assert get_freqca_stats(tiny.model).contexts["cond"].full_steps == [0, 1, 3, 6]
     tiny.model._reset_stateful_cache()
     assert all(torch.equal(a, b) for a, b in zip(after, run(lower)))
 
@@ -298,14 +299,14 @@ def test_heun_sampler_repeats_every_timestep_inside_a_named_context():
     tiny.model.enable_cache(config)
     with CallCounter(tiny.model) as counter:
         cached, outputs = sample()
-    expected = [0, 1, 2, 4, 7, 10, 13, 16]
+    expected = [0, 1, 3, 6, 9, 12, 15, 18]
     assert expected == written_out_schedule(19, 3) == full_steps(19, config)
     num_blocks = len(blocks(tiny.model))
     assert counter.per_call == [num_blocks if step in expected else 0 for step in range(19)]
     stats = get_freqca_stats(tiny.model)
     assert (stats.computed_steps, stats.predicted_steps) == (8, 11)
     assert stats.contexts["cond"].full_steps == expected and stats.contexts["cond"].restarts == 0
-    for step in range(3):
+    for step in range(2):  # the warm-up
         assert torch.equal(outputs[step], reference_outputs[step])
     assert torch.isfinite(cached).all() and not torch.equal(cached, reference)
 
@@ -341,7 +342,7 @@ def test_increasing_timesteps():
     tiny.model.enable_cache(config)
     first = run_steps(tiny, times=times)
     stats = get_freqca_stats(tiny.model).contexts["cond"]
-    assert stats.full_steps == [0, 1, 2, 4, 7] == written_out_schedule(10, 3) and stats.predicted_steps == 5
+    assert stats.full_steps == [0, 1, 3, 6, 9] == written_out_schedule(10, 3) and stats.predicted_steps == 5
     assert all(torch.isfinite(o).all() for o in first)
     # The forecast axis: positions increase along the run (the noise level 1 - t decreases).
     state = tiny.model._freqca_runtime.state_manager.get_state_for("cond")
@@ -350,7 +351,7 @@ def test_increasing_timesteps():
     # A second run without a reset: its first timestep goes back down, so it starts over.
     second = run_steps(tiny, times=times)
     assert all(torch.equal(a, b) for a, b in zip(first, second))
-    assert get_freqca_stats(tiny.model).contexts["cond"].full_steps == [0, 1, 2, 4, 7]
+    assert get_freqca_stats(tiny.model).contexts["cond"].full_steps == [0, 1, 3, 6, 9]
 
 
 def test_new_generation_detected_by_timestep_direction():
@@ -360,7 +361,7 @@ def test_new_generation_detected_by_timestep_direction():
     first = run_steps(tiny, num_steps=10)
     second = run_steps(tiny, num_steps=10)
     assert all(torch.equal(a, b) for a, b in zip(first, second))
-    assert get_freqca_stats(tiny.model).contexts["cond"].full_steps == [0, 1, 2, 4, 7]
+    assert get_freqca_stats(tiny.model).contexts["cond"].full_steps == [0, 1, 3, 6, 9]
 
 
 def _tiny_wan_transformer(seed: int) -> WanTransformer3DModel:
@@ -411,7 +412,7 @@ def test_per_token_timesteps_with_fixed_entries():
     pipe.transformer.enable_cache(config)
     with CallCounter(pipe.transformer, attention="attn1") as counter:
         cached = pipe(**kwargs, generator=torch.Generator().manual_seed(0)).frames
-    expected = [0, 1, 2, 4, 7]
+    expected = [0, 1, 3, 6, 9]
     assert expected == written_out_schedule(10, 3) == full_steps(10, config)
     assert counter.per_call == [2 if step in expected else 0 for step in range(10)]
     stats = get_freqca_stats(pipe.transformer).contexts["cond"]
@@ -453,8 +454,8 @@ def test_two_experts_each_get_their_own_warmup():
             assert context.full_steps == expected and context.predicted_steps == steps - len(expected)
         # Two calls (cond, uncond) per step; every call of a full step runs both blocks.
         assert counter.per_call == [2 if step in expected else 0 for step in range(steps) for _ in range(2)]
-    # Expert 2's first three steps are full: its forecast never starts from one sample.
-    assert two.per_call[:6] == [2] * 6
+    # Expert 2's first two steps are full (cond and uncond): its forecast never starts from one sample.
+    assert two.per_call[:4] == [2] * 4
     second = pipe(**kwargs, generator=torch.Generator().manual_seed(0)).frames
     assert torch.equal(first, second)
 
@@ -467,38 +468,52 @@ def test_stats_describe_the_last_call(name, contexts):
     pipe, inputs = build_tiny_pipeline(name)
     config = FreqCaConfig(cache_interval=3)
     pipe.transformer.enable_cache(config)
-    _images(pipe, inputs, cfg=True)  # 12 steps, two contexts
+    outputs = []
+    spy = pipe.transformer.register_forward_hook(lambda module, args, output: outputs.append(output[0]))
+    _images(pipe, inputs, cfg=True)  # 12 steps, two contexts: full steps 0, 1, 3, 6, 9 in each
+    spy.remove()
     stats = get_freqca_stats(pipe.transformer)
     assert set(stats.contexts) == set(contexts)
-    assert (stats.computed_steps, stats.predicted_steps) == (12, 12)  # 6 + 6 per context
+    assert (stats.computed_steps, stats.predicted_steps) == (10, 14)  # 5 + 7 per context
+    # The default forecasts the output in the noise form (FLUX is a flow-matching model): per context, two
+    # output-sized float32 tensors (the noise prediction and its first difference).
+    output_bytes = outputs[0].numel() * torch.tensor([], dtype=torch.float32).element_size()
+    assert all(output.shape == outputs[0].shape for output in outputs)
+    assert stats.cache_bytes == 2 * (2 * output_bytes)
     two_context_bytes = stats.cache_bytes
 
-    _images(pipe, inputs, num_inference_steps=8)  # one context, 8 steps: full steps 0, 1, 2, 4, 7
+    _images(pipe, inputs, num_inference_steps=8)  # one context, 8 steps: full steps 0, 1, 3, 6
     stats = get_freqca_stats(pipe.transformer)
     assert set(stats.contexts) == {contexts[0]}
     only = stats.contexts[contexts[0]]
-    assert (only.computed_steps, only.predicted_steps, only.full_steps) == (5, 3, [0, 1, 2, 4, 7])
-    assert (stats.computed_steps, stats.predicted_steps) == (5, 3)
-    assert stats.cache_bytes == two_context_bytes // 2  # same shapes: one context's cache, not the sum of calls
-    assert (stats.total_computed_steps, stats.total_predicted_steps) == (12 + 5, 12 + 3)
+    assert (only.computed_steps, only.predicted_steps, only.full_steps) == (4, 4, [0, 1, 3, 6])
+    assert only.output_forms == {"noise": 4}
+    assert (stats.computed_steps, stats.predicted_steps) == (4, 4)
+    assert stats.cache_bytes == two_context_bytes // 2 == 2 * output_bytes  # one context's cache, not the sum
+    assert (stats.total_computed_steps, stats.total_predicted_steps) == (10 + 4, 14 + 4)
     assert str(stats).splitlines() == [
-        f"FreqCa, most recent call: 5 computed + 3 predicted steps, cache {stats.cache_bytes / 2**20:.2f} MiB",
-        f"  {contexts[0]}: 5 computed + 3 predicted, full steps [0, 1, 2, 4, 7], restarts 0",
+        f"FreqCa, most recent call: 4 computed + 4 predicted steps, cache {stats.cache_bytes / 2**20:.2f} MiB",
+        f"  {contexts[0]}: 4 computed + 4 predicted, full steps [0, 1, 3, 6], restarts 0, "
+        "output forecast in the noise form",
     ]
-    # A snapshot: later calls do not change it.
+    # A snapshot: later calls do not change it (6 steps: full steps 0, 1, 3).
     _images(pipe, inputs, num_inference_steps=6)
-    assert only.computed_steps == 5 and get_freqca_stats(pipe.transformer).computed_steps == 4
+    assert only.computed_steps == 4 and get_freqca_stats(pipe.transformer).computed_steps == 3
 
 
 @parameterized.expand([(name,) for name in ALL_PIPELINE_NAMES])
 def test_stats_print_on_every_pipeline(name):
-    # The README's example, whatever the pipeline names its contexts.
+    # The README's example, whatever the pipeline names its contexts: 8 steps, full steps 0, 1, 3, 6.
     pipe, inputs = build_tiny_pipeline(name)
     pipe.transformer.enable_cache(FreqCaConfig(cache_interval=3))
     _images(pipe, inputs, num_inference_steps=8)
     stats = get_freqca_stats(pipe.transformer)
-    assert str(stats).startswith("FreqCa, most recent call: 5 computed + 3 predicted steps")
-    assert stats.computed_steps == 5 and len(stats.contexts) == 1
+    assert str(stats).startswith("FreqCa, most recent call: 4 computed + 4 predicted steps")
+    assert stats.computed_steps == 4 and len(stats.contexts) == 1
+    # Every pipeline here runs a flow-matching FLUX or Qwen-Image transformer: the noise form.
+    assert (
+        str(stats).splitlines()[1].endswith("full steps [0, 1, 3, 6], restarts 0, output forecast in the noise form")
+    )
 
 
 # --------------------------------------------------------------------------------- 7. no planned-steps warning
@@ -534,14 +549,15 @@ def test_apply_freqca_reaches_cache_contexts():
         apply_freqca(tiny.model, config)
         run_steps(tiny, num_steps=8, context="cond")
         stats = get_freqca_stats(tiny.model)
-        assert {n: s.full_steps for n, s in stats.contexts.items()} == {"cond": [0, 1, 2, 4, 7]}
+        assert {n: s.full_steps for n, s in stats.contexts.items()} == {"cond": [0, 1, 3, 6]}
         remove_freqca(tiny.model)
 
 
 # ----------------------------------------------------------------------------------- a run that skips nothing
 
 
-@pytest.mark.parametrize("config, steps", [({"cache_interval": 1}, 8), ({"cache_interval": 3}, 3)])
+# A run no longer than the warm-up (2 steps) skips nothing, whatever the interval.
+@pytest.mark.parametrize("config, steps", [({"cache_interval": 1}, 8), ({"cache_interval": 3}, 2)])
 def test_a_run_that_skips_nothing_warns_once(config, steps, caplog):
     pipe, inputs = build_tiny_pipeline("flux")
     pipe.transformer.enable_cache(FreqCaConfig(**config))

@@ -203,14 +203,24 @@ def test_without_cache_context_uses_automatic_contexts(name):
 
 def test_forecast_goes_through_output_head_with_current_conditioning():
     # Orders 0 and the authors' CRF form: the forecast CRF is the last full step's block-stack output, and the
-    # model output of a predicted step is proj_out(norm_out(crf, temb of the *current* step)).
+    # model output of a predicted step is proj_out(norm_out(crf, temb of the *current* step)). The paper's three
+    # warm-up steps, so that two steps are predicted from the last warm-up step.
     tiny = TINY_MODELS["flux"]()
     model = tiny.model
     captured, head_inputs = [], []
     handle = blocks(model)[-1].register_forward_hook(lambda m, a, out: captured.append(out[1].clone()))
     # The head's layer norm sees what FreqCa hands the head: the recorded CRF, or the forecast one.
     head = model.norm_out.norm.register_forward_pre_hook(lambda m, a: head_inputs.append(a[0].clone()))
-    model.enable_cache(FreqCaConfig(cache_interval=5, low_freq_order=0, high_freq_order=0, crf_form="hidden_states"))
+    model.enable_cache(
+        FreqCaConfig(
+            cache_interval=5,
+            disable_cache_before_step=3,
+            low_freq_order=0,
+            high_freq_order=0,
+            forecast_target="crf",
+            crf_form="hidden_states",
+        )
+    )
     times = timesteps(6)
     outputs = run_steps(tiny, times=times)
     handle.remove(), head.remove()
@@ -235,7 +245,16 @@ def test_residual_form_adds_the_current_stack_input():
     h1 = blocks(model)[0].register_forward_pre_hook(lambda m, a, k: stack_inputs.append(k["hidden_states"].clone()),
                                                     with_kwargs=True)  # fmt: skip
     h2 = model.norm_out.norm.register_forward_pre_hook(lambda m, a: head_inputs.append(a[0].clone()))
-    model.enable_cache(FreqCaConfig(cache_interval=5, low_freq_order=0, high_freq_order=0, crf_form="residual"))
+    model.enable_cache(
+        FreqCaConfig(
+            cache_interval=5,
+            disable_cache_before_step=3,
+            low_freq_order=0,
+            high_freq_order=0,
+            forecast_target="crf",
+            crf_form="residual",
+        )
+    )
     run_steps(tiny, times=timesteps(6))
     h1.remove(), h2.remove()
     # Step 4 is predicted from step 2 (full steps 0, 1, 2, 5): step 2's residual on top of step 4's stack input.
@@ -317,28 +336,37 @@ def _log_snr(sigma: float) -> float:
     return math.log((1.0 - sigma + 0.05) / (sigma + 0.05))
 
 
-@parameterized.expand([("log_snr",), ("sigma",), ("step",)])
-def test_spacing_modes_run_and_track_positions(spacing):
+@parameterized.expand([(spacing, target) for spacing in ("log_snr", "sigma", "step") for target in ("default", "crf")])
+def test_spacing_modes_run_and_track_positions(spacing, target):
     tiny = TINY_MODELS["qwen"]()
-    # Order 2, so that the forecaster keeps three points: full steps 0, 1, 2, 4, 7 -> 7, 4 and 2.
-    tiny.model.enable_cache(FreqCaConfig(cache_interval=3, spacing=spacing, high_freq_order=2))
+    # Order 2, so that the forecaster keeps three points. The default (the model output, two warm-up steps): full
+    # steps 0, 1, 3, 6 of 8. The CRF with the paper's three warm-up steps: full steps 0, 1, 2, 4, 7.
+    overrides = {} if target == "default" else {"forecast_target": "crf", "disable_cache_before_step": 3}
+    tiny.model.enable_cache(FreqCaConfig(cache_interval=3, spacing=spacing, high_freq_order=2, **overrides))
     times = timesteps(8)
     runtime = tiny.model._freqca_runtime
     forecaster = []
-    original = runtime.forecast
 
-    def recording_forecast(like):
-        forecaster.append(list(runtime.current.forecaster.times))
-        return original(like)
+    def record(*_):
+        # After each call (a hook registered after FreqCa's): where the stored points of a predicted step lie.
+        if not runtime.current.should_compute:
+            forecaster.append(list(runtime.current.forecaster.times))
 
-    runtime.forecast = recording_forecast
+    handle = tiny.model.register_forward_hook(record)
     outputs = run_steps(tiny, times=times)
+    handle.remove()
     assert all(torch.isfinite(o).all() for o in outputs)
     # The tiny Qwen model gets sigma itself as its timestep (as QwenImagePipeline passes t / 1000).
     position = {"log_snr": _log_snr, "sigma": lambda sigma: -sigma, "step": None}[spacing]
     expected = list(range(8)) if position is None else [position(t) for t in times]
-    # Predicted steps 3 and 5, 6: forecast from the stored full steps (most recent first).
-    assert forecaster == [[expected[s] for s in full] for full in ((2, 1, 0), (4, 2, 1), (4, 2, 1))]
+    # Forecast from the stored full steps (most recent first, at most three).
+    if target == "default":
+        # Predicted steps 2; 4, 5; 7.
+        stored = ((1, 0), (3, 1, 0), (3, 1, 0), (6, 3, 1))
+    else:
+        # Predicted steps 3; 5, 6.
+        stored = ((2, 1, 0), (4, 2, 1), (4, 2, 1))
+    assert forecaster == [[expected[s] for s in full] for full in stored]
 
 
 def test_registry_order_keeps_freqca_outermost():

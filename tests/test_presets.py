@@ -21,7 +21,7 @@ def paper_schedule(num_steps: int, interval: int, warmup: int = 3) -> list[int]:
     return [s for s in range(num_steps) if s < warmup or (s - (warmup - 1)) % interval == 0]
 
 
-def default_schedule(num_steps: int, interval: int, warmup: int = 3) -> list[int]:
+def default_schedule(num_steps: int, interval: int, warmup: int = 2) -> list[int]:
     # The same for `FreqCaConfig()`'s schedule: the first full step ceil(N / 2) after the warm-up, then every N.
     start = warmup - 1 + math.ceil(interval / 2)
     return [s for s in range(num_steps) if s < warmup or (s >= start and (s - start) % interval == 0)]
@@ -35,9 +35,10 @@ def test_independent_schedule_matches_the_paper_counts():
     # The paper: 50 steps, N=6 -> 10 full steps (5.0x); N=9 -> 8 full steps (6.25x).
     assert paper_schedule(50, 6) == [0, 1, 2, 8, 14, 20, 26, 32, 38, 44]
     assert len(paper_schedule(50, 9)) == 8
-    # The defaults: half an interval to the first full step, so one more at N=6 (11) and as many at N=9 (8).
-    assert default_schedule(50, 6) == [0, 1, 2, 5, 11, 17, 23, 29, 35, 41, 47]
-    assert default_schedule(50, 9) == [0, 1, 2, 7, 16, 25, 34, 43]
+    # The defaults: two warm-up steps and half an interval to the first full step, so as many as the paper at N=6 (10)
+    # and one fewer at N=9 (7).
+    assert default_schedule(50, 6) == [0, 1, 4, 10, 16, 22, 28, 34, 40, 46]
+    assert default_schedule(50, 9) == [0, 1, 6, 15, 24, 33, 42]
 
 
 @parameterized.expand(
@@ -79,9 +80,11 @@ def test_every_preset_is_valid_and_sourced(model, setting):
     preset = get_preset(model, setting)
     config = preset.config
     assert isinstance(config, FreqCaConfig)
-    # The paper's recipe splits bands with the family's transform; the defaults forecast the whole CRF.
+    # The paper's recipe splits bands of the CRF with the family's transform; the defaults forecast the whole model
+    # output.
     expected_split = MODELS[model].decomposition if setting.startswith("paper") else "none"
     assert config.decomposition == expected_split
+    assert config.forecast_target == ("crf" if setting.startswith("paper") else "model_output")
     assert preset.source.strip()
     if not MODELS[model].in_paper:
         assert f"not evaluated on {MODELS[model].title}" in preset.source or "not this model" in preset.source
@@ -156,9 +159,9 @@ def test_list_presets_rows_and_numbers():
         assert row["repo_id"] == MODELS[row["model"]].repo_id
     json.dumps(rows)  # JSON-serialisable as is
     flux = {row["setting"]: row for row in list_presets("flux.1-dev")}
-    assert flux["balanced"]["transformer_evaluations"] == 11 and flux["fast"]["transformer_evaluations"] == 8
+    assert flux["balanced"]["transformer_evaluations"] == 10 and flux["fast"]["transformer_evaluations"] == 7
     assert flux["paper"]["transformer_evaluations"] == 10 and flux["paper-fast"]["transformer_evaluations"] == 8
-    assert flux["balanced"]["evaluation_speedup"] == round(50 / 11, 4) and flux["fast"]["evaluation_speedup"] == 6.25
+    assert flux["balanced"]["evaluation_speedup"] == 5.0 and flux["fast"]["evaluation_speedup"] == round(50 / 7, 4)
 
 
 def test_list_presets_for_one_model():
@@ -194,8 +197,9 @@ def test_presets_drive_real_pipelines(model, pipeline_name):
     pipe(**inputs(seed=0))
     stats = get_freqca_stats(pipe.transformer)
     assert stats.contexts
-    # N=9 over the 12 steps of the tiny pipelines: warm-up 0, 1, 2, then step 2 + ceil(9 / 2) = 7.
-    expected = [0, 1, 2, 7]
+    # N=9 over the 12 steps of the tiny pipelines: warm-up 0, 1, then step 1 + ceil(9 / 2) = 6 (the next, 15, is past
+    # the end).
+    expected = [0, 1, 6]
     assert default_schedule(NUM_INFERENCE_STEPS, 9) == expected
     assert stats.computed_steps == len(expected) * len(stats.contexts)
     for context in stats.contexts.values():

@@ -13,7 +13,7 @@ from parameterized import parameterized
 from diffusers_freqca import FreqCaConfig, full_steps, is_full_step
 
 
-def written_out_schedule(num_steps: int, interval: int, warmup: int = 3, first: int | None = None) -> list[int]:
+def written_out_schedule(num_steps: int, interval: int, warmup: int = 2, first: int | None = None) -> list[int]:
     # Independent of `full_steps`: the warm-up steps, then a full step `first` steps after the last warm-up step
     # (default `ceil(interval / 2)`), then one every `interval` steps.
     first = math.ceil(interval / 2) if first is None else first
@@ -22,17 +22,22 @@ def written_out_schedule(num_steps: int, interval: int, warmup: int = 3, first: 
 
 
 def test_default_schedules():
-    # Written out by hand: warm-up 0, 1, 2; first full step ceil(N / 2) after step 2; then every N.
-    assert full_steps(50, FreqCaConfig(cache_interval=6)) == [0, 1, 2, 5, 11, 17, 23, 29, 35, 41, 47]
-    assert full_steps(50, FreqCaConfig(cache_interval=9)) == [0, 1, 2, 7, 16, 25, 34, 43]
-    assert full_steps(12, FreqCaConfig(cache_interval=3)) == [0, 1, 2, 4, 7, 10]
-    assert full_steps(8, FreqCaConfig(cache_interval=3)) == [0, 1, 2, 4, 7]
+    # Written out by hand: warm-up 0, 1; first full step ceil(N / 2) after step 1; then every N.
+    assert full_steps(50, FreqCaConfig(cache_interval=6)) == [0, 1, 4, 10, 16, 22, 28, 34, 40, 46]
+    assert full_steps(50, FreqCaConfig(cache_interval=9)) == [0, 1, 6, 15, 24, 33, 42]
+    assert full_steps(12, FreqCaConfig(cache_interval=3)) == [0, 1, 3, 6, 9]
+    assert full_steps(8, FreqCaConfig(cache_interval=3)) == [0, 1, 3, 6]
 
 
 def test_paper_schedules_with_an_even_first_interval():
-    assert full_steps(50, FreqCaConfig(cache_interval=6, first_interval=6)) == [0, 1, 2, 8, 14, 20, 26, 32, 38, 44]
-    nine = full_steps(50, FreqCaConfig(cache_interval=9, first_interval=9))
+    # The paper's schedule: three warm-up steps (0, 1, 2), then one full step every N steps after step 2.
+    paper = {"disable_cache_before_step": 3}
+    six = full_steps(50, FreqCaConfig(cache_interval=6, first_interval=6, **paper))
+    assert six == [0, 1, 2, 8, 14, 20, 26, 32, 38, 44]
+    nine = full_steps(50, FreqCaConfig(cache_interval=9, first_interval=9, **paper))
     assert nine == [0, 1, 2, 11, 20, 29, 38, 47] and 50 / len(nine) == 6.25
+    # With the default warm-up of two steps the even schedule starts N steps after step 1.
+    assert full_steps(50, FreqCaConfig(cache_interval=6, first_interval=6)) == [0, 1, 7, 13, 19, 25, 31, 37, 43, 49]
 
 
 def test_schedule_matches_the_written_out_rule_for_every_length_interval_and_warmup():
@@ -63,9 +68,9 @@ def test_extra_full_steps_and_disable_after():
     config = FreqCaConfig(cache_interval=6, full_compute_steps=(47, 5), disable_cache_after_step=49)
     assert config.full_compute_steps == (5, 47)
     # The interval counts from the most recent full step, whichever rule made it.
-    assert full_steps(50, config) == [0, 1, 2, 5, 11, 17, 23, 29, 35, 41, 47, 49]
-    # An extra full step inside the first interval: the regular interval counts from it.
-    assert full_steps(20, FreqCaConfig(cache_interval=6, full_compute_steps=(4,))) == [0, 1, 2, 4, 10, 16]
+    assert full_steps(50, config) == [0, 1, 4, 5, 11, 17, 23, 29, 35, 41, 47, 49]
+    # An extra full step inside the first interval (the scheduled one is step 4): the regular interval counts from it.
+    assert full_steps(20, FreqCaConfig(cache_interval=6, full_compute_steps=(3,))) == [0, 1, 3, 9, 15]
 
 
 def test_is_full_step_without_history_is_full():
@@ -101,7 +106,9 @@ BAD_VALUES: dict[str, list] = {
     "crf_form": ["absolute", "", 1, None],
     "cache_dtype": [torch.int8, torch.complex64, "float32", float, 16],
     "grid_fallback": ["guess", "", 0, None],
-    "forecast_target": ["output", "", 1, None],
+    # `None` is valid: it resolves to "model_output", or to "crf" for a band split.
+    "forecast_target": ["output", "", 1, "CRF"],
+    "output_form": ["noise_form", "", "Velocity", 1, None],
 }
 FIELDS = [field.name for field in dataclasses.fields(FreqCaConfig)]
 
@@ -172,7 +179,12 @@ def test_version_0_1_configs_are_explained(data, mentioned):
 
 def test_defaults_and_derived_properties():
     config = FreqCaConfig()
-    assert (config.cache_interval, config.disable_cache_before_step, config.first_interval) == (6, 3, None)
+    assert (config.cache_interval, config.disable_cache_before_step, config.first_interval) == (6, 2, None)
+    # The default forecasts the model output (the form follows the model's family); a band split needs the CRF.
+    assert (config.forecast_target, config.output_form) == ("model_output", "auto")
+    split = FreqCaConfig(decomposition="dct", low_freq_order=0, high_freq_order=2)
+    assert split.forecast_target == "crf"
+    assert FreqCaConfig(forecast_target="crf").forecast_target == "crf"
     assert (config.spacing, config.decomposition, config.predictor, config.crf_form) == (
         "log_snr",
         "none",
