@@ -131,3 +131,20 @@ def test_model_output_refuses_a_band_split_and_the_residual_form():
     FreqCaConfig(forecast_target="model_output", decomposition="dct")
     with pytest.raises(ValueError, match="forecast_target"):
         FreqCaConfig(forecast_target="output")
+
+
+def test_the_noise_form_says_which_steps_it_cannot_forecast():
+    # The hook computes a step `can_predict` refuses (begin_call), so a forecast never runs without its inputs.
+    forecaster = OutputForecaster(FreqCaConfig(), flow_velocity=True)
+    x = torch.randn(1, 4, 2)
+    assert not forecaster.can_predict(x, 0.5)  # nothing recorded yet
+    forecaster.update(torch.randn(1, 4, 2), time=0.0, step=0, x=x, sigma=0.9)
+    assert forecaster.can_predict(x, 0.5)
+    assert not forecaster.can_predict(x, None)
+    assert not forecaster.can_predict(None, 0.5)
+    assert not forecaster.can_predict(torch.randn(1, 5, 2), 0.5)
+    with pytest.raises(RuntimeError, match="noise level"):
+        forecaster.predict(1.0, x=x, sigma=None)
+    velocity = OutputForecaster(FreqCaConfig(output_form="velocity"), flow_velocity=True)
+    velocity.update(torch.randn(1, 4, 2), time=0.0, step=0)
+    assert velocity.can_predict(None, None)

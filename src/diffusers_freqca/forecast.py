@@ -18,8 +18,12 @@ import math
 from collections.abc import Callable
 
 import torch
+from diffusers.utils import get_logger
 
 from .config import FreqCaConfig
+
+
+logger = get_logger(__name__)  # pylint: disable=invalid-name
 
 
 # Keeps the log-SNR axis finite and tame at both ends of a trajectory (sigma -> 0 and sigma -> 1), where the plain
@@ -427,9 +431,30 @@ class OutputForecaster(BandForecaster):
                     "Use `output_form='velocity'` or `'auto'`."
                 )
             # `"auto"`: this generation continues in the velocity form, from this full step on.
+            logger.info(
+                f"FreqCa: forecasting the model output as it is (velocity form) from step {step} on: {reason}."
+            )
             self.reset()
             self.form = "velocity"
         super().update(value, time=time, step=step)
+
+    def can_predict(self, x: torch.Tensor | None, sigma: float | None) -> bool:
+        r"""
+        Whether `predict` can forecast a step with input `x` and noise level `sigma`: always in the velocity form
+        (once updated); the noise form needs both, with `x` shaped like the stored forecast.
+
+        Args:
+            x (`torch.Tensor`, *optional*): the step's input latents.
+            sigma (`float`, *optional*): the step's noise level.
+
+        Returns:
+            `bool`: `False` when the step must be computed instead.
+        """
+        if not self.num_updates:
+            return False
+        if self.form != "noise":
+            return True
+        return x is not None and sigma is not None and tuple(x.shape) == tuple(self.noise_forecaster.value.shape)
 
     @torch.no_grad()
     def predict(self, time: float, x: torch.Tensor | None = None, sigma: float | None = None) -> torch.Tensor:

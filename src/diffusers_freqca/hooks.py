@@ -200,8 +200,9 @@ class FreqCaState(BaseState):
         self.position = 0.0
         self.should_compute = True
         self.stack_input: torch.Tensor | None = None
-        # The transformer's input latents of the current call (`forecast_target="model_output"`, noise form).
+        # The transformer's input latents and noise level of the current call (`forecast_target="model_output"`).
         self.model_input: torch.Tensor | None = None
+        self.output_sigma: float | None = None
 
 
 class _FreqCaStateManager(StateManager):
@@ -431,6 +432,12 @@ class FreqCaRuntime:
         self._place(state, state.step, noise, repeated)
 
         should_compute = self._wants_compute(state, state.step)
+        if self.config.forecast_target == "model_output":
+            # The noise level the output forecast's noise form needs: one that goes down along the generation.
+            state.output_sigma = noise if state.trajectory.direction <= 0 else None
+            if not should_compute and not state.forecaster.can_predict(call.hidden_states, state.output_sigma):
+                # A step the forecast cannot serve (e.g. the noise form without a noise level) is computed instead.
+                should_compute = True
         # Under context parallelism every rank must take the same decision (a rank that skips the blocks would leave
         # the others waiting in attention collectives): the group computes when any rank wants to.
         state.should_compute = should_compute if self.parallel is None else self.parallel.agree(should_compute)
@@ -499,7 +506,7 @@ class FreqCaRuntime:
                 "use `forecast_target='crf'` for this model."
             )
         # The noise form of the output forecast needs the noise level of a trajectory that goes down in noise.
-        sigma = state.noise if state.trajectory.direction <= 0 else None
+        sigma = state.output_sigma
         x = state.model_input
         state.model_input = None
         if state.should_compute:
