@@ -26,6 +26,7 @@ import argparse
 import ast
 import contextlib
 import io
+import itertools
 import json
 import math
 import sys
@@ -135,10 +136,17 @@ class ZooBench:
         transformer = self.pipe.transformer
         if config is not None:
             transformer.enable_cache(config)
+        # diffusers' caches need a cache context, which the image-to-image pipelines do not set: give them the one a
+        # text-to-image pipeline would (FreqCa needs none; it finds the CFG branches itself).
+        shim = (
+            _cache_contexts(transformer, self.spec.true_cfg_scale is not None)
+            if config is not None and not isinstance(config, FreqCaConfig) and self.strength is not None
+            else contextlib.nullcontext()
+        )
         try:
             start = time.perf_counter()
             images = []
-            with MacCounter(transformer) as macs, count_evaluations(transformer) as counts:
+            with shim, MacCounter(transformer) as macs, count_evaluations(transformer) as counts:
                 for classes, seed in self.batches:
                     kwargs = call_kwargs(self.pipe, classes, seed, steps, self.strength)
                     images.append(self.pipe(**kwargs).images.float())
@@ -204,6 +212,36 @@ class ZooBench:
         return [float(v) for v in ast.literal_eval(lines[-1].strip())]
 
 
+def _img2img_steps_for(run_steps: int, strength: float) -> int:
+    r"""The smallest `num_inference_steps` with which an image-to-image pipeline at `strength` runs `run_steps` steps
+    (diffusers skips the first `int(n - n * strength)` of `n` steps)."""
+    n = max(1, math.floor(run_steps / strength))
+    while n - int(n - n * strength) < run_steps:
+        n += 1
+    return n
+
+
+@contextlib.contextmanager
+def _cache_contexts(transformer: torch.nn.Module, true_cfg: bool):
+    r"""
+    Calls the transformer inside `cache_context("cond")`, or, under true CFG, alternately `"cond"` and `"uncond"`
+    (the image-to-image pipelines evaluate the conditional branch first), for pipelines that enter no cache context.
+    """
+    original = transformer.forward
+    calls = itertools.count()
+
+    def forward(*args, **kwargs):
+        name = ("cond", "uncond")[next(calls) % 2] if true_cfg else "cond"
+        with transformer.cache_context(name):
+            return original(*args, **kwargs)
+
+    transformer.forward = forward
+    try:
+        yield
+    finally:
+        transformer.forward = original
+
+
 def _describe(config: Any, steps: int) -> dict:
     if config is None:
         return {"steps": steps}
@@ -245,7 +283,7 @@ def run_setting(bench: ZooBench, intervals=INTERVALS, log=print, calibrated: boo
         )
         target = ours.evaluations
         for steps in sorted({max(1, round(target)), max(1, round(target)) + 1}):
-            plain_steps = steps if bench.strength is None else math.ceil(steps / bench.strength)
+            plain_steps = steps if bench.strength is None else _img2img_steps_for(steps, bench.strength)
             add(bench.measure(f"fewer steps ({steps})", "fewer steps", interval, None, steps=plain_steps))
         full = interval in FULL_PEER_INTERVALS
         if full and calibrated:
