@@ -371,7 +371,7 @@ def margins(results: list[Result], family: str = "FreqCa") -> dict[int, dict[str
     return out
 
 
-def write_report(name: str, by_setting: dict[str, list[Result]], out: Path) -> None:
+def write_report(name: str, by_setting: dict[str, list[Result]], out: Path, images: int = 16) -> None:
     r"""Writes `<out>/<name>.md` (tables and margins) and `<out>/<name>.png` (PSNR against compute)."""
     spec = get_spec(name)
     lines = [
@@ -379,8 +379,8 @@ def write_report(name: str, by_setting: dict[str, list[Result]], out: Path) -> N
         "",
         f"{spec.pipeline} on a {spec.grid[0]}x{spec.grid[1]} token grid, data family `{spec.family}`, scheduler "
         f"`{json.dumps(spec.scheduler)}`, true CFG {spec.true_cfg_scale or 'off'}. PSNR (dB) against the full "
-        "computation, the mean over 16 images of each image's PSNR; compute in equivalent full steps. Reproduce with "
-        f"`python -m benchmarks.zoo --models {name} --report`.",
+        f"computation, the mean over {images} images of each image's PSNR; compute in equivalent full steps. Reproduce "
+        f"with `python -m benchmarks.zoo --models {name} --images {images} --report`.",
         "",
     ]
     for setting, results in by_setting.items():
@@ -432,6 +432,46 @@ def write_report(name: str, by_setting: dict[str, list[Result]], out: Path) -> N
     plt.close(figure)
 
 
+def write_summary(out: Path, intervals: tuple[int, ...] = FULL_PEER_INTERVALS) -> str:
+    r"""
+    The cross-model table of the protocol's verdict, from the stored `<out>/<model>.json` files: per model, setting
+    and interval, the margin of the default and of the calibrated configuration over the best peer with at most one
+    more equivalent step, and the worst case per half. Writes `<out>/summary.md` and returns its text.
+    """
+    lines = [
+        "| model (half) | setting | N | default: compute, PSNR | best peer within +1 step | margin | calibrated margin |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    worst: dict[str, list[tuple[float, str]]] = {}
+    for name in ZOO:
+        path = out / f"{name}.json"
+        if not path.is_file():
+            continue
+        half = get_spec(name).half
+        for setting, rows in json.loads(path.read_text()).items():
+            results = [Result(**r) for r in rows]
+            default, calibrated = margins(results), margins(results, "FreqCa calibrated")
+            for interval in intervals:
+                m = default.get(interval)
+                if m is None or m["best_peer"] is None:
+                    continue
+                c = calibrated.get(interval)
+                c_text = f"{c['margin']:+.2f}" if c and c["margin"] is not None else "-"
+                lines.append(
+                    f"| {name} ({half}) | {setting} | {interval} | {m['evaluations']:.2f}, {m['psnr']:.2f} | "
+                    f"{m['best_peer']}: {m['best_peer_evaluations']:.2f}, {m['best_peer_psnr']:.2f} | "
+                    f"{m['margin']:+.2f} | {c_text} |"
+                )
+                worst.setdefault(half, []).append((m["margin"], f"{name} {setting} N={interval}"))
+    lines.append("")
+    for half, cases in worst.items():
+        margin, where = min(cases)
+        lines.append(f"Worst case of the default, {half} half: {margin:+.2f} dB ({where}).")
+    text = "\n".join(lines) + "\n"
+    (out / "summary.md").write_text(text)
+    return text
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.zoo", description=__doc__.split("\n")[0])
     group = parser.add_mutually_exclusive_group()
@@ -443,7 +483,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(DEFAULT_OUT))
     parser.add_argument("--report", action="store_true", help="write the markdown table and the plot per model")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument(
+        "--summary", action="store_true", help="only write <out>/summary.md from the stored results (runs nothing)"
+    )
     args = parser.parse_args(argv)
+    if args.summary:
+        print(write_summary(Path(args.out)))
+        return 0
     if args.threads:
         torch.set_num_threads(args.threads)
     models = args.models or names(None if args.half == "all" else args.half)
@@ -459,7 +505,7 @@ def main(argv: list[str] | None = None) -> int:
             stored[setting] = sorted(kept + [asdict(r) for r in results], key=lambda r: r["interval"])
             path.write_text(json.dumps(stored, indent=1))
         if args.report:
-            write_report(name, {s: [Result(**r) for r in rs] for s, rs in stored.items()}, out)
+            write_report(name, {s: [Result(**r) for r in rs] for s, rs in stored.items()}, out, args.images)
     return 0
 
 
