@@ -3,13 +3,15 @@
 """The zoo benchmark (`benchmarks/zoo.py`) and the design study, run from a clone: the margin rule against an
 independent computation, the study's table, and a small real measurement on a committed zoo model."""
 
+import json
 import math
+from dataclasses import asdict
 
 import pytest
 import torch
 
 from benchmarks.design_study import format_study, variants
-from benchmarks.zoo import Result, ZooBench, freqca_default, margins
+from benchmarks.zoo import Result, ZooBench, freqca_default, margins, write_summary
 from diffusers_freqca import FreqCaConfig, full_steps
 from tools.zoo.load import is_trained
 
@@ -30,6 +32,30 @@ def test_margin_is_taken_over_peers_with_at_most_one_more_step():
     assert margin["best_peer"] == "TaylorSeer lite"
     assert margin["margin"] == pytest.approx(40.0 - 39.0)
     assert margin["best_peer_evaluations"] == pytest.approx(11.2)
+
+
+def test_summary_reports_every_margin_and_the_worst_case_per_half(tmp_path):
+    tune = {
+        "t2i-50": [
+            asdict(_result("FreqCa default N=6", "FreqCa", 6, 10.2, 40.0)),
+            asdict(_result("FreqCa calibrated N=6", "FreqCa calibrated", 6, 10.2, 43.0)),
+            asdict(_result("TaylorSeer lite", "TaylorSeer", 6, 11.2, 39.0)),
+            asdict(_result("FreqCa default N=9", "FreqCa", 9, 7.2, 30.0)),
+            asdict(_result("fewer steps (8)", "fewer steps", 9, 8.0, 32.5)),
+        ]
+    }
+    held_out = {"t2i-28": [asdict(_result("FreqCa default N=6", "FreqCa", 6, 6.1, 35.0)),
+                           asdict(_result("fewer steps (7)", "fewer steps", 6, 7.0, 34.0))]}  # fmt: skip
+    (tmp_path / "flux-scenes-16.json").write_text(json.dumps(tune))
+    (tmp_path / "flux-mixed-24x32.json").write_text(json.dumps(held_out))
+    text = write_summary(tmp_path)
+    assert (tmp_path / "summary.md").read_text() == text
+    assert (
+        "| flux-scenes-16 (tune) | t2i-50 | 6 | 10.20, 40.00 | TaylorSeer lite: 11.20, 39.00 | +1.00 | +4.00 |" in text
+    )
+    assert "| flux-scenes-16 (tune) | t2i-50 | 9 | 7.20, 30.00 | fewer steps (8): 8.00, 32.50 | -2.50 | - |" in text
+    assert "Worst case of the default, tune half: -2.50 dB (flux-scenes-16 t2i-50 N=9)." in text
+    assert "Worst case of the default, held-out half: +1.00 dB (flux-mixed-24x32 t2i-28 N=6)." in text
 
 
 def test_study_variants_are_valid_configs_and_the_table_reports_changes_against_the_default():
