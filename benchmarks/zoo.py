@@ -484,6 +484,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report", action="store_true", help="write the markdown table and the plot per model")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument(
+        "--no-calibrate", action="store_true", help="skip the calibrated FreqCa rows (the slowest part of a run)"
+    )
+    parser.add_argument(
         "--summary", action="store_true", help="only write <out>/summary.md from the stored results (runs nothing)"
     )
     args = parser.parse_args(argv)
@@ -500,7 +503,9 @@ def main(argv: list[str] | None = None) -> int:
         stored = json.loads(path.read_text()) if path.is_file() else {}
         for setting in args.settings:
             bench = ZooBench(name, setting, args.images)
-            results = run_setting(bench, args.intervals, log=lambda line: print(line, flush=True))
+            results = run_setting(
+                bench, args.intervals, log=lambda line: print(line, flush=True), calibrated=not args.no_calibrate
+            )
             kept = [r for r in stored.get(setting, []) if r["interval"] not in args.intervals]
             stored[setting] = sorted(kept + [asdict(r) for r in results], key=lambda r: r["interval"])
             path.write_text(json.dumps(stored, indent=1))
