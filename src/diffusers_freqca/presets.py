@@ -116,8 +116,8 @@ MODELS: dict[str, ModelInfo] = {
 # Models without a preset, with the reason shown to the user: refused by design, or not tuned yet.
 _REFUSED: dict[str, str] = {
     "flux.1-schnell": (
-        "FLUX.1-schnell is step-distilled to run in about 4 steps. FreqCa's 3 warm-up steps would leave at most one "
-        "step to forecast, and with so few, large steps the features change too much between steps for a forecast "
+        "FLUX.1-schnell is step-distilled to run in about 4 steps. FreqCa's 2 warm-up steps (3 in the paper's recipe) "
+        "would leave one or two steps to forecast, and with so few, large steps the features change too much between steps for a forecast "
         "from earlier steps to be reliable: there is nothing to gain. Run it without a cache, or build a "
         "FreqCaConfig by hand if you want to experiment."
     ),
@@ -351,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="diffusers-freqca presets",
         description=(
             "Show the recommended FreqCa settings per model. 'N' is the cache interval (one full transformer "
-            "evaluation every N steps after 3 warm-up steps), 'split' the frequency transform, 'cached' what is "
+            "evaluation every N steps after the warm-up: 2 steps, 3 in the paper's recipe), 'split' the frequency transform, 'cached' what is "
             "cached, 'evaluations' the transformer evaluations per denoising pass at the step count shown, and "
             "'source' where the values come from. Use a preset in Python with "
             "FreqCaConfig.from_preset(MODEL, SETTING)."
