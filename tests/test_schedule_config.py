@@ -3,14 +3,16 @@
 """The step schedule and the config's validation and serialisation."""
 
 import dataclasses
+import json
 import math
 import typing
 
 import pytest
 import torch
+from model_utils import TINY_MODELS, run_steps
 from parameterized import parameterized
 
-from diffusers_freqca import FreqCaConfig, full_steps, is_full_step
+from diffusers_freqca import FreqCaConfig, full_steps, get_freqca_stats, is_full_step
 
 
 def written_out_schedule(num_steps: int, interval: int, warmup: int = 2, first: int | None = None) -> list[int]:
@@ -200,3 +202,24 @@ def test_defaults_and_derived_properties():
     assert FreqCaConfig(decomposition="dct", low_freq_order=0, high_freq_order=2).splits_bands
     assert FreqCaConfig(decomposition="dct", low_freq_order=0, high_freq_order=2).forecast_order == 2
     assert not FreqCaConfig(decomposition="none", low_freq_order=0, high_freq_order=2).splits_bands
+
+
+def test_from_dict_reads_the_file_save_pretrained_writes(tmp_path):
+    config = FreqCaConfig(cache_interval=9, output_form="velocity")
+    config.save_pretrained(tmp_path)
+    data = json.loads((tmp_path / "freqca_config.json").read_text())
+    assert "_class_name" in data and "format_version" in data
+    assert FreqCaConfig.from_dict(data) == config
+
+
+def test_a_config_changed_after_enable_cache_changes_nothing_and_is_checked_again():
+    tiny = TINY_MODELS["flux"]()
+    config = FreqCaConfig(cache_interval=3)
+    tiny.model.enable_cache(config)
+    config.cache_interval = 6  # the running cache keeps the copy it was given
+    run_steps(tiny, num_steps=12)
+    assert get_freqca_stats(tiny.model).contexts["cond"].full_steps == [0, 1, 3, 6, 9]
+    tiny.model.disable_cache()
+    config.cache_interval = 0
+    with pytest.raises(ValueError, match="cache_interval"):
+        tiny.model.enable_cache(config)

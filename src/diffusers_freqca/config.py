@@ -339,6 +339,10 @@ class FreqCaConfig:
                 "This FreqCa config was written for diffusers-freqca 0.1: `spacing='timestep'` is now called "
                 "`spacing='sigma'` (and the default is `'log_snr'`)."
             )
+        # The metadata `save_pretrained` writes beside the fields (diffusers_freqca.hub) describes the file.
+        data = {
+            k: v for k, v in data.items() if k not in ("_class_name", "format_version", "_diffusers_freqca_version")
+        }
         known = {field.name for field in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:

@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
             "Generate the same images with and without FreqCa and compare: transformer evaluations, wall-clock "
             "speed-up (median of interleaved runs, next to the ideal one), and the quality of the FreqCa images "
             "against the full computation (PSNR, SSIM). Without --model it runs offline on the CPU with the "
-            "project's small trained FLUX-architecture model (8 synthetic-image classes, 64x64) in under a minute."
+            "project's small trained FLUX-architecture model (8 synthetic-image classes, 64x64) in a few minutes on a 2-core CPU."
         ),
     )
     parser.add_argument(

@@ -29,6 +29,7 @@ Layout of a FreqCa'd transformer:
       conditioning; the forward hook does nothing.
 """
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import torch
@@ -706,6 +707,9 @@ def apply_freqca(module: torch.nn.Module, config: FreqCaConfig) -> None:
         raise ValueError(f"`config` must be a FreqCaConfig, got {type(config).__name__}.")
     if getattr(module, "_freqca_runtime", None) is not None:
         raise ValueError("FreqCa is already applied to this module; call `remove_freqca(module)` first.")
+    # A copy, validated again: changing the caller's config object later neither bypasses the checks nor changes a
+    # running cache.
+    config = dataclasses.replace(config)
     # Refuses parallel set-ups FreqCa does not support (context parallelism is supported, also when enabled later).
     ContextParallelGroup.from_module(module)
     family = check_supported(module)  # the family table's refusals, with their reasons

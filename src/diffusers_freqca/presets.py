@@ -140,7 +140,7 @@ _PAPER_N6 = "paper: N=6 on {} at 50 steps"
 _PAPER_N9 = "paper: N=9 on {} at 50 steps"
 _DEFAULT_SOURCE = (
     "FreqCaConfig() defaults with N={}: best worst-case margin over diffusers' caches on the project's model zoo "
-    "(make benchmark-zoo, docs/benchmarks.md); not evaluated on {}"
+    "(make benchmark, docs/benchmarks.md); not evaluated on {}"
 )
 
 # One row per (model, setting): the `FreqCaConfig` fields it sets and where the values come from.

@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
             "the image tokens at every step, split it into low and high frequency bands as FreqCa does, and measure "
             "per band how similar it is between steps and how well it is forecast from earlier steps. Writes "
             "frequency_analysis.csv and frequency_analysis.png. Without --model it runs the project's trained tiny "
-            "model (CPU, offline, about 20 seconds on a 2-core CPU)."
+            "model (CPU, offline, about 2 minutes on a 2-core CPU)."
         ),
     )
     parser.add_argument(
