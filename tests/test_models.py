@@ -201,6 +201,18 @@ def test_without_cache_context_uses_automatic_contexts(name):
         torch.testing.assert_close(outputs[step], reference[step])
 
 
+def _crf_reuse_config(crf_form: str) -> FreqCaConfig:
+    # The CRF reused as it is (order 0), with the paper's three warm-up steps: full steps 0, 1, 2, 5 of 6.
+    return FreqCaConfig(
+        cache_interval=5,
+        disable_cache_before_step=3,
+        low_freq_order=0,
+        high_freq_order=0,
+        forecast_target="crf",
+        crf_form=crf_form,
+    )
+
+
 def test_forecast_goes_through_output_head_with_current_conditioning():
     # Orders 0 and the authors' CRF form: the forecast CRF is the last full step's block-stack output, and the
     # model output of a predicted step is proj_out(norm_out(crf, temb of the *current* step)). The paper's three
@@ -211,16 +223,7 @@ def test_forecast_goes_through_output_head_with_current_conditioning():
     handle = blocks(model)[-1].register_forward_hook(lambda m, a, out: captured.append(out[1].clone()))
     # The head's layer norm sees what FreqCa hands the head: the recorded CRF, or the forecast one.
     head = model.norm_out.norm.register_forward_pre_hook(lambda m, a: head_inputs.append(a[0].clone()))
-    model.enable_cache(
-        FreqCaConfig(
-            cache_interval=5,
-            disable_cache_before_step=3,
-            low_freq_order=0,
-            high_freq_order=0,
-            forecast_target="crf",
-            crf_form="hidden_states",
-        )
-    )
+    model.enable_cache(_crf_reuse_config("hidden_states"))
     times = timesteps(6)
     outputs = run_steps(tiny, times=times)
     handle.remove(), head.remove()
@@ -245,16 +248,7 @@ def test_residual_form_adds_the_current_stack_input():
     h1 = blocks(model)[0].register_forward_pre_hook(lambda m, a, k: stack_inputs.append(k["hidden_states"].clone()),
                                                     with_kwargs=True)  # fmt: skip
     h2 = model.norm_out.norm.register_forward_pre_hook(lambda m, a: head_inputs.append(a[0].clone()))
-    model.enable_cache(
-        FreqCaConfig(
-            cache_interval=5,
-            disable_cache_before_step=3,
-            low_freq_order=0,
-            high_freq_order=0,
-            forecast_target="crf",
-            crf_form="residual",
-        )
-    )
+    model.enable_cache(_crf_reuse_config("residual"))
     run_steps(tiny, times=timesteps(6))
     h1.remove(), h2.remove()
     # Step 4 is predicted from step 2 (full steps 0, 1, 2, 5): step 2's residual on top of step 4's stack input.
