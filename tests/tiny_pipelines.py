@@ -119,6 +119,21 @@ def _tiny_flux_transformer(seed: int, guidance_embeds: bool) -> FluxTransformer2
     ).eval()  # fmt: skip
 
 
+def _tiny_flux_pipeline(pipeline_class, seed: int, guidance_embeds: bool):
+    """A FLUX-family pipeline of `pipeline_class` on the tiny VAE and transformer, without text encoders."""
+    pipe = pipeline_class(
+        scheduler=_flow_match_scheduler(),
+        vae=_tiny_flux_vae(seed),
+        text_encoder=None,
+        tokenizer=None,
+        text_encoder_2=None,
+        tokenizer_2=None,
+        transformer=_tiny_flux_transformer(seed, guidance_embeds=guidance_embeds),
+    )
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
 def _flux_embeddings(seed: int) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     generator = torch.Generator("cpu").manual_seed(seed + 100)
     positive = {
@@ -150,16 +165,7 @@ def build_tiny_flux_pipeline(seed: int = 0) -> tuple[FluxPipeline, TinyPipelineI
         `tuple[FluxPipeline, TinyPipelineInputs]`: the pipeline and its call arguments (32x48 pixels, 12 steps,
         `output_type="latent"`).
     """
-    pipe = FluxPipeline(
-        scheduler=_flow_match_scheduler(),
-        vae=_tiny_flux_vae(seed),
-        text_encoder=None,
-        tokenizer=None,
-        text_encoder_2=None,
-        tokenizer_2=None,
-        transformer=_tiny_flux_transformer(seed, guidance_embeds=False),
-    )
-    pipe.set_progress_bar_config(disable=True)
+    pipe = _tiny_flux_pipeline(FluxPipeline, seed, guidance_embeds=False)
     positive, negative = _flux_embeddings(seed)
     kwargs = {
         **positive,
@@ -186,16 +192,7 @@ def build_tiny_flux_kontext_pipeline(seed: int = 0) -> tuple[FluxKontextPipeline
     Returns:
         `tuple[FluxKontextPipeline, TinyPipelineInputs]`: the pipeline and its call arguments.
     """
-    pipe = FluxKontextPipeline(
-        scheduler=_flow_match_scheduler(),
-        vae=_tiny_flux_vae(seed),
-        text_encoder=None,
-        tokenizer=None,
-        text_encoder_2=None,
-        tokenizer_2=None,
-        transformer=_tiny_flux_transformer(seed, guidance_embeds=True),
-    )
-    pipe.set_progress_bar_config(disable=True)
+    pipe = _tiny_flux_pipeline(FluxKontextPipeline, seed, guidance_embeds=True)
     positive, negative = _flux_embeddings(seed)
 
     def resolution(height: int, width: int) -> dict[str, Any]:
@@ -229,16 +226,7 @@ def build_tiny_flux_img2img_pipeline(seed: int = 0) -> tuple[FluxImg2ImgPipeline
     Returns:
         `tuple[FluxImg2ImgPipeline, TinyPipelineInputs]`: the pipeline and its call arguments.
     """
-    pipe = FluxImg2ImgPipeline(
-        scheduler=_flow_match_scheduler(),
-        vae=_tiny_flux_vae(seed),
-        text_encoder=None,
-        tokenizer=None,
-        text_encoder_2=None,
-        tokenizer_2=None,
-        transformer=_tiny_flux_transformer(seed, guidance_embeds=False),
-    )
-    pipe.set_progress_bar_config(disable=True)
+    pipe = _tiny_flux_pipeline(FluxImg2ImgPipeline, seed, guidance_embeds=False)
     positive, negative = _flux_embeddings(seed)
 
     def resolution(height: int, width: int) -> dict[str, Any]:
