@@ -10,7 +10,7 @@ metric as `benchmarks.zoo` (mean per-image PSNR against the full computation, 16
 - what is forecast: the model's output after the head, as a noise prediction `x + (1 - sigma) v` converted back
   with the current input (default) or as it is (velocity, as TaylorSeer-lite does), or as a data prediction
   `x - sigma v`; the CRF at the output head's input (the paper), or its residual form;
-- the time axis of the forecast: log-SNR (default), sigma, step index;
+- the time axis of the forecast: sigma (default), log-SNR, step index;
 - the forecast order and predictor: first order (default), second order, Taylor or the paper's Hermite;
 - the band split: none (default), DCT or FFT with the low band reused and the high band extrapolated, per-band
   orders, cut-offs;
@@ -44,11 +44,11 @@ def variants(interval: int, architecture: str) -> dict[str, dict]:
     """
     split = "dct" if architecture == "flux" else "fft"
     return {
-        "default (model output, noise form, log-SNR, first order, warm-up 2, first interval N/2)": {},
+        "default (model output, noise form, sigma axis, first order, warm-up 2, first interval N/2)": {},
         "model output, velocity form (TaylorSeer-lite's target)": {"output_form": "velocity"},
         "CRF through the output head (the paper's target)": {"forecast_target": "crf"},
         "CRF residual form": {"forecast_target": "crf", "crf_form": "residual"},
-        "axis: sigma": {"spacing": "sigma"},
+        "axis: log-SNR": {"spacing": "log_snr"},
         "axis: step index": {"spacing": "step"},
         "second order (Taylor)": {"low_freq_order": 2, "high_freq_order": 2},
         "Hermite predictor, first order": {"predictor": "hermite"},

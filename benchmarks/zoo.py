@@ -254,9 +254,15 @@ def _describe(config: Any, steps: int) -> dict:
     return described
 
 
-def run_setting(bench: ZooBench, intervals=INTERVALS, log=print, calibrated: bool = True) -> list[Result]:
+def run_setting(
+    bench: ZooBench, intervals=INTERVALS, log=print, calibrated: bool = True, only: str | None = None
+) -> list[Result]:
     r"""
     Every method of the protocol (module docstring) on one model and setting.
+
+    Args:
+        only (`str`, *optional*): `"default"` or `"calibrated"` to measure only the FreqCa default or only the
+            calibrated FreqCa rows (after a change to the default or to calibrate; the peers do not change).
 
     Returns:
         `list[Result]`: all measurements, FreqCa first at each interval.
@@ -275,7 +281,13 @@ def run_setting(bench: ZooBench, intervals=INTERVALS, log=print, calibrated: boo
 
     ratios = None
     for interval in intervals:
+        if only == "calibrated":
+            if interval in FULL_PEER_INTERVALS:
+                add(_calibrated(bench, interval))
+            continue
         ours = add(bench.measure(f"FreqCa default N={interval}", "FreqCa", interval, freqca_default(interval)))
+        if only == "default":
+            continue
         add(
             bench.measure(
                 f"FreqCa paper N={interval}", "FreqCa paper", interval, freqca_paper(interval, bench.spec.architecture)
@@ -287,16 +299,7 @@ def run_setting(bench: ZooBench, intervals=INTERVALS, log=print, calibrated: boo
             add(bench.measure(f"fewer steps ({steps})", "fewer steps", interval, None, steps=plain_steps))
         full = interval in FULL_PEER_INTERVALS
         if full and calibrated:
-            # `diffusers-freqca calibrate` on other seeds than the benchmark's images, then measured on them.
-            from diffusers_freqca.calibrate import calibrate
-
-            def kwargs_for(seed: int, classes=bench.batches[0][0]) -> dict:
-                kwargs = call_kwargs(bench.pipe, classes, seed, bench.steps, bench.strength)
-                kwargs.pop("generator")
-                return kwargs
-
-            choice = calibrate(bench.pipe, kwargs_for, interval, seeds=(100, 101)).config
-            add(bench.measure(f"FreqCa calibrated N={interval}", "FreqCa calibrated", interval, choice))
+            add(_calibrated(bench, interval))
         for order in (1, 2) if full else (1,):
             for lite in (True, False) if full else (True,):
                 config = TaylorSeerCacheConfig(
@@ -336,6 +339,41 @@ def run_setting(bench: ZooBench, intervals=INTERVALS, log=print, calibrated: boo
         except Exception as error:  # noqa: BLE001 - one peer failing must not end the benchmark; it is reported
             log(f"PAB could not run on {type(bench.pipe.transformer).__name__}: {type(error).__name__}: {error}")
     return results
+
+
+def merge_results(stored: list[dict], results: list[Result], intervals, only: str | None = None) -> list[dict]:
+    r"""
+    The stored rows of one setting updated with a new run: the new results replace the stored rows of the intervals
+    run (with `only`, just the rows of that FreqCa family), everything else is kept.
+
+    Args:
+        stored (`list[dict]`): the setting's rows as `<model>.json` holds them.
+        results (`list[Result]`): the new measurements.
+        intervals (`Iterable[int]`): the intervals that were run.
+        only (`str`, *optional*): `"default"` or `"calibrated"`, as in [`run_setting`].
+
+    Returns:
+        `list[dict]`: the rows, ordered by interval.
+    """
+    replaced = {"default": {"FreqCa"}, "calibrated": {"FreqCa calibrated"}}.get(only)
+    intervals = set(intervals)
+    kept = [
+        r for r in stored if r["interval"] not in intervals or (replaced is not None and r["family"] not in replaced)
+    ]
+    return sorted(kept + [asdict(r) for r in results], key=lambda r: r["interval"])
+
+
+def _calibrated(bench: ZooBench, interval: int) -> Result:
+    # `diffusers-freqca calibrate` on other seeds than the benchmark's images, then measured on them.
+    from diffusers_freqca.calibrate import calibrate
+
+    def kwargs_for(seed: int, classes=bench.batches[0][0]) -> dict:
+        kwargs = call_kwargs(bench.pipe, classes, seed, bench.steps, bench.strength)
+        kwargs.pop("generator")
+        return kwargs
+
+    choice = calibrate(bench.pipe, kwargs_for, interval, seeds=(100, 101)).config
+    return bench.measure(f"FreqCa calibrated N={interval}", "FreqCa calibrated", interval, choice)
 
 
 def margins(results: list[Result], family: str = "FreqCa") -> dict[int, dict[str, Any]]:
@@ -487,6 +525,11 @@ def main(argv: list[str] | None = None) -> int:
         "--no-calibrate", action="store_true", help="skip the calibrated FreqCa rows (the slowest part of a run)"
     )
     parser.add_argument(
+        "--only",
+        choices=("default", "calibrated"),
+        help="re-measure only the default or only the calibrated FreqCa rows, keeping the stored peers",
+    )
+    parser.add_argument(
         "--summary", action="store_true", help="only write <out>/summary.md from the stored results (runs nothing)"
     )
     args = parser.parse_args(argv)
@@ -504,10 +547,13 @@ def main(argv: list[str] | None = None) -> int:
         for setting in args.settings:
             bench = ZooBench(name, setting, args.images)
             results = run_setting(
-                bench, args.intervals, log=lambda line: print(line, flush=True), calibrated=not args.no_calibrate
+                bench,
+                args.intervals,
+                log=lambda line: print(line, flush=True),
+                calibrated=not args.no_calibrate,
+                only=args.only,
             )
-            kept = [r for r in stored.get(setting, []) if r["interval"] not in args.intervals]
-            stored[setting] = sorted(kept + [asdict(r) for r in results], key=lambda r: r["interval"])
+            stored[setting] = merge_results(stored.get(setting, []), results, args.intervals, args.only)
             path.write_text(json.dumps(stored, indent=1))
         if args.report:
             write_report(name, {s: [Result(**r) for r in rs] for s, rs in stored.items()}, out, args.images)

@@ -3,7 +3,6 @@
 """`forecast_target`: the CRF at the output head's input, or the model's output; both against independent
 computations on tiny models called step by step."""
 
-import math
 
 import pytest
 import torch
@@ -11,11 +10,7 @@ from model_utils import TINY_MODELS, BlockComputeCounter, run_steps, timesteps
 from parameterized import parameterized
 
 from diffusers_freqca import FreqCaConfig, full_steps, get_freqca_stats
-from diffusers_freqca.forecast import LOG_SNR_OFFSET, OutputForecaster
-
-
-def _log_snr(sigma: float) -> float:
-    return math.log((1 - sigma + LOG_SNR_OFFSET) / (sigma + LOG_SNR_OFFSET))
+from diffusers_freqca.forecast import OutputForecaster
 
 
 class _InputRecorder:
@@ -55,11 +50,12 @@ def test_model_output_target_extrapolates_the_outputs_of_the_last_two_full_steps
             assert torch.equal(got, want) and counter.per_call[step] == blocks_per_call
             continue
         assert counter.per_call[step] == 0
-        # Predicted steps: the line through the last two full steps, along the log-SNR, computed here from the
+        # Predicted steps: the line through the last two full steps, along sigma (the default axis, positions -sigma),
+        # computed here from the
         # *cached* run's own full-step outputs and inputs: of the output itself (velocity form), or of the noise
         # prediction x + (1 - sigma) v, converted back with this step's own input (noise form).
         last, before = [s for s in full if s < step][-2:][::-1]
-        p0, p1, p = _log_snr(times[last]), _log_snr(times[before]), _log_snr(times[step])
+        p0, p1, p = -times[last], -times[before], -times[step]
         if form == "velocity":
             expected = cached[last] + (p - p0) / (p0 - p1) * (cached[last] - cached[before])
         else:

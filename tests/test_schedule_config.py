@@ -188,7 +188,7 @@ def test_defaults_and_derived_properties():
     assert split.forecast_target == "crf"
     assert FreqCaConfig(forecast_target="crf").forecast_target == "crf"
     assert (config.spacing, config.decomposition, config.predictor, config.crf_form) == (
-        "log_snr",
+        "sigma",
         "none",
         "taylor",
         "hidden_states",

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from benchmarks.design_study import format_study, variants
-from benchmarks.zoo import Result, ZooBench, freqca_default, margins, write_summary
+from benchmarks.zoo import Result, ZooBench, freqca_default, margins, merge_results, write_summary
 from diffusers_freqca import FreqCaConfig, full_steps
 from tools.zoo.load import is_trained
 
@@ -32,6 +32,27 @@ def test_margin_is_taken_over_peers_with_at_most_one_more_step():
     assert margin["best_peer"] == "TaylorSeer lite"
     assert margin["margin"] == pytest.approx(40.0 - 39.0)
     assert margin["best_peer_evaluations"] == pytest.approx(11.2)
+
+
+def test_a_default_only_run_replaces_the_default_rows_and_keeps_the_peers():
+    stored = [
+        asdict(_result("FreqCa default N=6", "FreqCa", 6, 10.2, 40.0)),
+        asdict(_result("FreqCa calibrated N=6", "FreqCa calibrated", 6, 10.2, 42.0)),
+        asdict(_result("TaylorSeer lite", "TaylorSeer", 6, 11.2, 39.0)),
+        asdict(_result("FreqCa default N=9", "FreqCa", 9, 7.2, 35.0)),
+    ]
+    new = [_result("FreqCa default N=6", "FreqCa", 6, 10.2, 41.0)]
+    rows = merge_results(stored, new, [6], only="default")
+    assert [(r["family"], r["interval"], r["psnr"]) for r in rows] == [
+        ("FreqCa calibrated", 6, 42.0),
+        ("TaylorSeer", 6, 39.0),
+        ("FreqCa", 6, 41.0),
+        ("FreqCa", 9, 35.0),
+    ]
+    assert margins([Result(**r) for r in rows])[6]["margin"] == pytest.approx(2.0)
+    # A full run of an interval replaces every row of it.
+    rows = merge_results(stored, new, [6])
+    assert [(r["family"], r["interval"]) for r in rows] == [("FreqCa", 6), ("FreqCa", 9)]
 
 
 def test_summary_reports_every_margin_and_the_worst_case_per_half(tmp_path):
