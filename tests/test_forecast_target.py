@@ -3,7 +3,6 @@
 """`forecast_target`: the CRF at the output head's input, or the model's output; both against independent
 computations on tiny models called step by step."""
 
-
 import pytest
 import torch
 from model_utils import TINY_MODELS, BlockComputeCounter, run_steps, timesteps
@@ -144,3 +143,67 @@ def test_the_noise_form_says_which_steps_it_cannot_forecast():
     velocity = OutputForecaster(FreqCaConfig(output_form="velocity"), flow_velocity=True)
     velocity.update(torch.randn(1, 4, 2), time=0.0, step=0)
     assert velocity.can_predict(None, None)
+
+
+class _SubmoduleCalls:
+    """Counts, per transformer call, the forwards of every submodule (embedders, blocks, output head)."""
+
+    def __init__(self, model: torch.nn.Module):
+        self.per_call: list[int] = []
+        self.handles = [model.register_forward_pre_hook(lambda *_: self.per_call.append(0))]
+        for name, module in model.named_modules():
+            if name:
+                self.handles.append(module.register_forward_pre_hook(self._count))
+
+    def _count(self, *_):
+        self.per_call[-1] += 1
+
+    def remove(self):
+        for handle in self.handles:
+            handle.remove()
+
+
+@parameterized.expand([("flux",), ("qwen",)])
+def test_predicted_steps_with_the_model_output_target_run_no_submodule(name):
+    tiny = TINY_MODELS[name]()
+    config = FreqCaConfig(cache_interval=4)
+    tiny.model.enable_cache(config)
+    calls = _SubmoduleCalls(tiny.model)
+    run_steps(tiny, num_steps=14)
+    calls.remove()
+    full = full_steps(14, config)
+    for step, count in enumerate(calls.per_call):
+        # A full step runs the whole model; a predicted step runs nothing: no embedding, block or output head.
+        assert (count > 0) == (step in full), (step, count)
+    tiny.model.disable_cache()
+
+
+@parameterized.expand([("return_dict_true", True), ("return_dict_false", False)])
+def test_a_predicted_step_that_asks_for_another_output_packing_runs_the_forward_without_blocks(_, first):
+    # Full steps called with `return_dict=first`, predicted steps with the other: the forecast cannot be packed as the
+    # last full step's output was, so the forward runs (blocks skipped) and its output is replaced. Either way the
+    # values are those of a run that keeps one packing.
+    times = timesteps(10)
+    config = FreqCaConfig(cache_interval=4)
+    outputs = {}
+    for mixed in (False, True):
+        tiny = TINY_MODELS["flux"]()
+        tiny.model.enable_cache(config)
+        full = full_steps(10, config)
+        counter, calls = BlockComputeCounter(tiny.model), _SubmoduleCalls(tiny.model)
+        results = []
+        for step, t in enumerate(times):
+            return_dict = first if (step in full or not mixed) else not first
+            with tiny.model.cache_context("cond"):
+                out = tiny.model(**{**tiny.make_inputs(1, 6, 8, t), "return_dict": return_dict})
+            assert isinstance(out, tuple) != return_dict
+            results.append(out.sample if return_dict else out[0])
+        counter.remove()
+        calls.remove()
+        assert [n > 0 for n in counter.per_call] == [s in full for s in range(10)]
+        # Unmixed, predicted steps run no submodule; mixed, they run the embedders and the head (not the blocks).
+        assert [n > 0 for n in calls.per_call] == [mixed or s in full for s in range(10)]
+        outputs[mixed] = results
+        tiny.model.disable_cache()
+    for a, b in zip(outputs[False], outputs[True]):
+        assert torch.equal(a, b)

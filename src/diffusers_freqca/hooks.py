@@ -11,7 +11,7 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""FreqCa as diffusers hooks: per-context state, one decision per transformer call, hooks on the blocks and the head.
+"""FreqCa as diffusers hooks: per-context state, one decision per transformer call, hooks on the model, blocks and head.
 
 Layout of a FreqCa'd transformer:
 
@@ -22,8 +22,10 @@ Layout of a FreqCa'd transformer:
   predicted steps (the first block's hook is the stateful one diffusers sets cache contexts and resets on);
 - what is cached and forecast depends on `FreqCaConfig.forecast_target`:
     - `"model_output"` (the default): a forward hook on the transformer (`FreqCaRuntime.end_call`) records the
-      transformer's output on full steps and replaces it by the forecast on predicted steps (see
-      `forecast.OutputForecaster` for the velocity and noise forms); the head hook passes its input through;
+      transformer's output on full steps; on predicted steps a hook on the transformer itself (`FreqCaModelHook`)
+      returns the forecast without running the forward (see `forecast.OutputForecaster` for the velocity and
+      noise forms), or, when the call asks for another output packing than the last full step's, the forward runs
+      with every block skipped and the forward hook replaces its output; the head hook passes its input through;
     - `"crf"` (the paper): the hook on the output head records the head's input, the Cumulative Residual Feature, on
       full steps and replaces it by the forecast on predicted steps, so the head runs with the current step's
       conditioning; the forward hook does nothing.
@@ -56,7 +58,8 @@ logger = get_logger(__name__)  # pylint: disable=invalid-name
 _FREQCA_LEADER_BLOCK_HOOK = "freqca_leader_block_hook"
 _FREQCA_BLOCK_HOOK = "freqca_block_hook"
 _FREQCA_HEAD_HOOK = "freqca_head_hook"
-_FREQCA_HOOK_NAMES = (_FREQCA_LEADER_BLOCK_HOOK, _FREQCA_BLOCK_HOOK, _FREQCA_HEAD_HOOK)
+_FREQCA_MODEL_HOOK = "freqca_model_hook"
+_FREQCA_HOOK_NAMES = (_FREQCA_LEADER_BLOCK_HOOK, _FREQCA_BLOCK_HOOK, _FREQCA_HEAD_HOOK, _FREQCA_MODEL_HOOK)
 
 
 @dataclass
@@ -204,6 +207,11 @@ class FreqCaState(BaseState):
         # The transformer's input latents and noise level of the current call (`forecast_target="model_output"`).
         self.model_input: torch.Tensor | None = None
         self.output_sigma: float | None = None
+        # How the last full step's output was packed (`_OutputPacking`), so that a predicted step can return the
+        # forecast without running the forward; `None` when it cannot be rebuilt. `returned_forecast`: the current
+        # call's output is the forecast already.
+        self.output_packing: _OutputPacking | None = None
+        self.returned_forecast = False
 
 
 class _FreqCaStateManager(StateManager):
@@ -246,6 +254,7 @@ class FreqCaRuntime:
         self.total_computed_steps = 0
         self.total_predicted_steps = 0
         self.hooked: list[tuple[torch.nn.Module, str, ModelHook]] = []
+        self.model_hook: ModelHook | None = None
         self.pre_hook_handle = None
         self.post_hook_handle = None
         self.current: FreqCaState | None = None
@@ -500,26 +509,58 @@ class FreqCaRuntime:
         state = self.current
         if state is None or self.config.forecast_target != "model_output":
             return None
+        if state.returned_forecast:
+            # `FreqCaModelHook` returned the forecast without running the forward.
+            state.returned_forecast = False
+            return None
         sample = _output_tensor(output)
         if sample is None:
             raise ValueError(
                 f"FreqCa found no output tensor in {type(module).__name__}'s return value ({type(output).__name__}); "
                 "use `forecast_target='crf'` for this model."
             )
-        # The noise form of the output forecast needs the noise level of a trajectory that goes down in noise.
-        sigma = state.output_sigma
-        x = state.model_input
-        state.model_input = None
         if state.should_compute:
-            state.forecaster.update(sample, time=state.position, step=state.step, x=x, sigma=sigma)
+            # The noise form of the output forecast needs the noise level of a trajectory that goes down in noise.
+            state.forecaster.update(
+                sample, time=state.position, step=state.step, x=state.model_input, sigma=state.output_sigma
+            )
+            state.model_input = None
             state.noise_levels = [state.noise, *state.noise_levels][: state.forecaster.num_updates]
             state.last_full_step = state.step
             state.stats.cache_bytes = max(state.stats.cache_bytes, state.forecaster.nbytes)
+            state.output_packing = _OutputPacking.of(output, sample, kwargs)
             return None
-        prediction = state.forecaster.predict(state.position, x=x, sigma=sigma)
+        return _replace_output(output, self._predicted_output(state, sample.shape, sample.dtype, sample.device))
+
+    def _predicted_output(self, state: FreqCaState, shape, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+        # The forecast model output of a predicted step, from the latents and noise level `begin_call` read.
+        prediction = state.forecaster.predict(state.position, x=state.model_input, sigma=state.output_sigma)
+        state.model_input = None
         forms = state.stats.output_forms
         forms[state.forecaster.form] = forms.get(state.forecaster.form, 0) + 1
-        return _replace_output(output, self._matching(prediction, sample))
+        if prediction.shape != shape:
+            raise RuntimeError(
+                f"FreqCa's forecast has shape {tuple(prediction.shape)} but the output it replaces has {tuple(shape)}; "
+                "this model changes its output's shape without its inputs doing so."
+            )
+        return prediction.to(device=device, dtype=dtype)
+
+    @torch.compiler.disable
+    def forecast_output(self, args: tuple, kwargs: dict):
+        r"""
+        The whole output of a predicted step with `forecast_target="model_output"`, packed as the last full step's
+        output was, or `None` when the forward has to run (another target, a full step, a call that asks for another
+        packing). Embeddings, positional encodings and the output head then do not run either.
+        """
+        state = self.current
+        if state is None or self.config.forecast_target != "model_output" or state.should_compute:
+            return None
+        packing = state.output_packing
+        if packing is None or args or packing.return_dict != kwargs.get("return_dict", True):
+            return None
+        sample = self._predicted_output(state, packing.shape, packing.dtype, packing.device)
+        state.returned_forecast = True
+        return packing.pack(sample)
 
     @torch.compiler.disable
     def forecast(self, like: torch.Tensor) -> torch.Tensor:
@@ -540,6 +581,40 @@ class FreqCaRuntime:
                 f"{tuple(like.shape)}; this model changes that shape without its inputs doing so."
             )
         return prediction.to(device=like.device, dtype=like.dtype)
+
+
+@dataclass
+class _OutputPacking:
+    # How a transformer packed its output: a bare tensor, a 1-tuple, or an output class whose only field is `sample`;
+    # anything with more fields is never rebuilt (the other fields would be stale).
+    kind: str
+    output_class: type | None
+    return_dict: bool | None
+    shape: torch.Size
+    dtype: torch.dtype
+    device: torch.device
+
+    @classmethod
+    def of(cls, output, sample: torch.Tensor, kwargs: dict) -> "_OutputPacking | None":
+        return_dict = kwargs.get("return_dict", True)
+        if isinstance(output, torch.Tensor):
+            kind, output_class = "tensor", None
+        elif isinstance(output, tuple) and len(output) == 1:
+            kind, output_class = "tuple", None
+        elif (
+            getattr(output, "sample", None) is sample and hasattr(output, "keys") and list(output.keys()) == ["sample"]
+        ):
+            kind, output_class = "class", type(output)
+        else:
+            return None
+        return cls(kind, output_class, return_dict, sample.shape, sample.dtype, sample.device)
+
+    def pack(self, sample: torch.Tensor):
+        if self.kind == "tensor":
+            return sample
+        if self.kind == "tuple":
+            return (sample,)
+        return self.output_class(sample=sample)
 
 
 def _output_tensor(output) -> torch.Tensor | None:
@@ -652,6 +727,28 @@ class FreqCaHeadHook(ModelHook):
         return self.fn_ref.original_forward(hidden_states=crf, **kwargs)
 
 
+class FreqCaModelHook(ModelHook):
+    r"""
+    Hook on the transformer itself. With `forecast_target="model_output"` a predicted step returns the forecast
+    without running the forward at all: no embedding, positional encoding, block or output head runs, and under
+    context parallelism no collective (every rank forecasts the whole output). The first predicted step after a full
+    step whose output it cannot rebuild (see `_OutputPacking`) runs the forward with every block skipped instead.
+
+    Args:
+        runtime (`FreqCaRuntime`): the shared state and logic.
+    """
+
+    def __init__(self, runtime: FreqCaRuntime):
+        super().__init__()
+        self.runtime = runtime
+
+    def new_forward(self, module: torch.nn.Module, *args, **kwargs):
+        output = self.runtime.forecast_output(args, kwargs)
+        if output is not None:
+            return output
+        return self.fn_ref.original_forward(*args, **kwargs)
+
+
 def _check_blocks(blocks: list[tuple[str, torch.nn.Module]], module: torch.nn.Module) -> None:
     if not blocks:
         raise ValueError(
@@ -728,6 +825,11 @@ def apply_freqca(module: torch.nn.Module, config: FreqCaConfig) -> None:
     head_hook = FreqCaHeadHook(runtime)
     HookRegistry.check_if_exists_or_initialize(head).register_hook(head_hook, _FREQCA_HEAD_HOOK)
     runtime.hooked.append((head, _FREQCA_HEAD_HOOK, head_hook))
+    model_hook = FreqCaModelHook(runtime)
+    HookRegistry.check_if_exists_or_initialize(module).register_hook(model_hook, _FREQCA_MODEL_HOOK)
+    # Not moved to the top before each call as the block and head hooks are: on the transformer itself diffusers'
+    # context-parallel split hooks must keep their place (they may sit below it when parallelism came first).
+    runtime.model_hook = model_hook
     runtime.pre_hook_handle = module.register_forward_pre_hook(runtime.begin_call, with_kwargs=True)
     runtime.post_hook_handle = module.register_forward_hook(runtime.end_call, with_kwargs=True)
     module._freqca_runtime = runtime
@@ -754,7 +856,7 @@ def remove_freqca(module: torch.nn.Module) -> None:
     runtime = getattr(module, "_freqca_runtime", None)
     if runtime is None:
         raise ValueError("FreqCa is not applied to this module.")
-    for hooked_module, _, hook in runtime.hooked:
+    for hooked_module, _, hook in [*runtime.hooked, (module, _FREQCA_MODEL_HOOK, runtime.model_hook)]:
         restore_new_forward(hooked_module, hook)
     registry = HookRegistry.check_if_exists_or_initialize(module)
     for name in _FREQCA_HOOK_NAMES:
