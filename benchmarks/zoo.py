@@ -376,15 +376,31 @@ def _calibrated(bench: ZooBench, interval: int) -> Result:
     return bench.measure(f"FreqCa calibrated N={interval}", "FreqCa calibrated", interval, choice)
 
 
+def _in_window(peer: Result, ours: Result, calls_per_step: int) -> bool:
+    # At most one equivalent step more compute than ours; or, for a method that skips whole steps (its compute is its
+    # full evaluations plus the embedders and output head it still runs on skipped steps, e.g. TaylorSeer-lite and
+    # MagCache), at most one more full evaluation: FreqCa's predicted steps run neither, and that saving of 0.1-0.2
+    # steps must not push a peer with one more evaluation out of the comparison.
+    if peer.evaluations <= ours.evaluations + 1.0 + 1e-6:
+        return True
+    full = peer.block_stack_evaluations / calls_per_step
+    skips_whole_steps = peer.evaluations <= full + 0.5
+    return skips_whole_steps and full <= ours.block_stack_evaluations / calls_per_step + 1.0 + 1e-6
+
+
 def margins(results: list[Result], family: str = "FreqCa") -> dict[int, dict[str, Any]]:
     r"""
-    Per interval, the PSNR margin of `family`'s entry over the best peer using at most one more equivalent step.
+    Per interval, the PSNR margin of `family`'s entry over the best peer using at most one more equivalent step of
+    compute, or, for peers that skip whole steps, at most one more full evaluation (see `_in_window`).
 
     Returns:
         `dict[int, dict]`: interval -> `{"psnr", "evaluations", "best_peer", "best_peer_psnr",
         "best_peer_evaluations", "margin"}` (peers: every family but FreqCa's own).
     """
     out = {}
+    # Transformer calls per denoising step (2 under true CFG), from plain sampling: k steps make k full evaluations.
+    plain = [r for r in results if r.family == "fewer steps" and r.evaluations > 0]
+    calls = max(1, round(plain[0].block_stack_evaluations / plain[0].evaluations)) if plain else 1
     for interval in sorted({r.interval for r in results}):
         mine = [r for r in results if r.interval == interval and r.family == family]
         if not mine:
@@ -393,9 +409,7 @@ def margins(results: list[Result], family: str = "FreqCa") -> dict[int, dict[str
         peers = [
             r
             for r in results
-            if r.interval == interval
-            and not r.family.startswith("FreqCa")
-            and r.evaluations <= ours.evaluations + 1.0 + 1e-6
+            if r.interval == interval and not r.family.startswith("FreqCa") and _in_window(r, ours, calls)
         ]
         best = max(peers, key=lambda r: r.psnr) if peers else None
         out[interval] = {
@@ -553,6 +567,8 @@ def main(argv: list[str] | None = None) -> int:
                 calibrated=not args.no_calibrate,
                 only=args.only,
             )
+            # Read again before writing: another run may have stored other settings of this model meanwhile.
+            stored = json.loads(path.read_text()) if path.is_file() else {}
             stored[setting] = merge_results(stored.get(setting, []), results, args.intervals, args.only)
             path.write_text(json.dumps(stored, indent=1))
         if args.report:

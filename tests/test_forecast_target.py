@@ -207,3 +207,23 @@ def test_a_predicted_step_that_asks_for_another_output_packing_runs_the_forward_
         tiny.model.disable_cache()
     for a, b in zip(outputs[False], outputs[True]):
         assert torch.equal(a, b)
+
+
+@parameterized.expand([("velocity",), ("noise",)])
+def test_changing_a_returned_output_in_place_does_not_change_later_forecasts(output_form):
+    config = FreqCaConfig(cache_interval=4, output_form=output_form)
+    runs = []
+    for scribble in (False, True):
+        tiny = TINY_MODELS["flux"]()
+        tiny.model.enable_cache(config)
+        outputs = []
+        for t in timesteps(12):
+            with tiny.model.cache_context("cond"):
+                out = tiny.model(**tiny.make_inputs(1, 6, 8, t))[0]
+            outputs.append(out.clone())
+            if scribble:
+                out.mul_(-3.0)  # a caller that reuses the buffer
+        runs.append(outputs)
+        tiny.model.disable_cache()
+    for a, b in zip(*runs):
+        assert torch.equal(a, b)

@@ -34,6 +34,25 @@ def test_margin_is_taken_over_peers_with_at_most_one_more_step():
     assert margin["best_peer_evaluations"] == pytest.approx(11.2)
 
 
+def test_a_peer_that_skips_whole_steps_is_compared_at_one_more_full_evaluation():
+    def row(method, family, evaluations, full, psnr):
+        return Result(method, family, 6, evaluations, full, psnr, psnr, psnr, 1.0, 0.0)
+
+    results = [
+        # Under true CFG (two calls per step): plain sampling's 10 steps are 20 calls.
+        row("fewer steps (10)", "fewer steps", 10.0, 20, 30.0),
+        row("FreqCa default N=6", "FreqCa", 10.0, 20, 40.0),  # predicted steps run nothing: exactly 10 steps
+        # One more full evaluation plus 0.17 steps of embedders on its predicted steps: compared.
+        row("TaylorSeer lite", "TaylorSeer", 11.17, 22, 39.5),
+        # Two more full evaluations: not compared.
+        row("MagCache", "MagCache", 12.1, 24, 45.0),
+        # Few full evaluations but much partial compute (its first block on every step): judged by compute only.
+        row("FirstBlockCache", "FirstBlockCache", 11.4, 2, 44.0),
+    ]
+    margin = margins(results)[6]
+    assert margin["best_peer"] == "TaylorSeer lite" and margin["margin"] == pytest.approx(0.5)
+
+
 def test_a_default_only_run_replaces_the_default_rows_and_keeps_the_peers():
     stored = [
         asdict(_result("FreqCa default N=6", "FreqCa", 6, 10.2, 40.0)),

@@ -244,7 +244,9 @@ class BandForecaster:
                     # F[t_new, t0, t1] = (F[t_new, t0] - F[t0, t1]) / (t_new - t1)
                     new.append((band_first - old[0].to(compute)) / (time - self.times[1]))
                 self.differences[band] = [d.to(dtype) for d in new]
-        self.value = value.detach().to(dtype)
+        # Never keep the caller's tensor itself: a model output handed back to the pipeline may be changed in place.
+        stored = value.detach().to(dtype)
+        self.value = stored.clone() if stored.data_ptr() == value.data_ptr() else stored
         self.times = [time, *self.times][: max_order + 1]
         self.steps = [step, *self.steps][: max_order + 1]
 

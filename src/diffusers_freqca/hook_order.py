@@ -97,3 +97,66 @@ def move_to_top(module: torch.nn.Module, name: str, hook: ModelHook) -> None:
         return
     for lifted in (name, *outside):
         _lift(module, registry, lifted)
+
+
+def reinstall_on_top(module: torch.nn.Module, name: str, hook: ModelHook) -> None:
+    r"""
+    Puts a hook that dropped out of `module`'s forward chain back on top of whatever `module.forward` is now.
+
+    accelerate's model CPU offload re-installs its hook after every pipeline call (`maybe_free_model_hooks`), and in
+    doing so sets `module.forward` back to the forward it saw when first installed: a `HookRegistry` hook registered
+    on the module after the offload is no longer called, though the registry still lists it. This wraps the current
+    `module.forward` again and records the hook as the registry's outermost, so that removing it later restores the
+    forward that is live now, not the stale one.
+
+    Args:
+        module (`torch.nn.Module`): the module the hook is registered on.
+        name (`str`): the hook's name in the module's `HookRegistry`.
+        hook (`ModelHook`): the hook, which must define `new_forward` and no `pre_forward` / `post_forward` work.
+
+    Example:
+        ```python
+        >>> reinstall_on_top(pipe.transformer, "freqca_model_hook", hook)
+        ```
+    """
+    registry = HookRegistry.check_if_exists_or_initialize(module)
+    if name not in registry.hooks:
+        registry.register_hook(hook, name)
+        return
+    index = registry._hook_order.index(name)
+    fn_ref = registry._fn_refs.pop(index)
+    registry._hook_order.pop(index)
+    current = module.forward
+    fn_ref.original_forward = current
+    fn_ref.forward = functools.update_wrapper(functools.partial(hook.new_forward, module), hook.new_forward)
+
+    def rewritten(*args, **kwargs):
+        return fn_ref.forward(*args, **kwargs)
+
+    module.forward = functools.update_wrapper(rewritten, current)
+    registry._hook_order.append(name)
+    registry._fn_refs.append(fn_ref)
+
+
+def remove_top_hook(module: torch.nn.Module, name: str, installed_forward) -> None:
+    r"""
+    Removes the hook called `name` from `module`'s `HookRegistry`. When it is the outermost hook but `module.forward`
+    is no longer the forward installed with it (accelerate replaced it, see [`reinstall_on_top`]), only the registry's
+    entry goes: `HookRegistry.remove_hook` would set `module.forward` back to a forward that is no longer live.
+
+    Args:
+        module (`torch.nn.Module`): the module the hook is registered on.
+        name (`str`): the hook's name.
+        installed_forward (`Callable`): the `module.forward` in place right after the hook was (re-)installed.
+    """
+    registry = HookRegistry.check_if_exists_or_initialize(module)
+    if name not in registry.hooks:
+        return
+    if registry._hook_order[-1] == name and module.forward is not installed_forward:
+        index = registry._hook_order.index(name)
+        registry._hook_order.pop(index)
+        registry._fn_refs.pop(index)
+        hook = registry.hooks.pop(name)
+        hook.deinitalize_hook(module)
+        return
+    registry.remove_hook(name, recurse=False)

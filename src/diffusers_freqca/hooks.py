@@ -46,7 +46,7 @@ from .block_stack import BLOCK_LIST_NAMES, find_block_stack
 from .config import FreqCaConfig
 from .families import block_metadata, check_supported, family_for, head_module
 from .forecast import BandForecaster, OutputForecaster, forecast_position
-from .hook_order import move_to_top, restore_new_forward
+from .hook_order import move_to_top, reinstall_on_top, remove_top_hook, restore_new_forward
 from .parallel import ContextParallelGroup, low_pass_shard
 from .schedule import is_full_step
 from .token_grid import CallInputReader, CallInputs, HeadBandSplitter
@@ -241,6 +241,7 @@ class FreqCaRuntime:
 
     def __init__(self, module: torch.nn.Module, config: FreqCaConfig):
         self.config = config
+        self.module = module
         self.family = family_for(type(module).__name__)
         self.reader = CallInputReader(module)
         splitter = (
@@ -255,6 +256,8 @@ class FreqCaRuntime:
         self.total_predicted_steps = 0
         self.hooked: list[tuple[torch.nn.Module, str, ModelHook]] = []
         self.model_hook: ModelHook | None = None
+        # `module.forward` as installed with the model hook (`hook_order.remove_top_hook`).
+        self.model_forward = None
         self.pre_hook_handle = None
         self.post_hook_handle = None
         self.current: FreqCaState | None = None
@@ -471,6 +474,19 @@ class FreqCaRuntime:
         # decision and onload weights of blocks that are then skipped: move ours back on top (see `hook_order`).
         for module, name, hook in self.hooked:
             move_to_top(module, name, hook)
+        # The hook on the transformer keeps its place (context-parallel split hooks may sit either side of it) but is
+        # repaired when a removal below it bypassed it (LoRA loading under group offloading, stream tracing).
+        if self.model_hook is not None:
+            restore_new_forward(self.module, self.model_hook)
+            self.model_hook.ran = False
+
+    def check_model_hook(self) -> None:
+        # After a call: if the hook on the transformer did not run, something replaced the transformer's forward
+        # under it (accelerate's model CPU offload does after every pipeline call); wrap the live forward again.
+        if self.model_hook is not None and not self.model_hook.ran:
+            logger.debug("FreqCa: the transformer's forward was replaced under FreqCa's hook; re-installing it.")
+            reinstall_on_top(self.module, _FREQCA_MODEL_HOOK, self.model_hook)
+            self.model_forward = self.module.forward
 
     # ------------------------------------------------------------------------------------------------ features
 
@@ -506,6 +522,7 @@ class FreqCaRuntime:
         Runs after every forward of the transformer (a torch forward hook). With `forecast_target="model_output"` it
         records the output of a full step and replaces the output of a predicted step by the forecast.
         """
+        self.check_model_hook()
         state = self.current
         if state is None or self.config.forecast_target != "model_output":
             return None
@@ -741,8 +758,11 @@ class FreqCaModelHook(ModelHook):
     def __init__(self, runtime: FreqCaRuntime):
         super().__init__()
         self.runtime = runtime
+        # Whether the hook ran in the current call (`FreqCaRuntime.check_model_hook`).
+        self.ran = False
 
     def new_forward(self, module: torch.nn.Module, *args, **kwargs):
+        self.ran = True
         output = self.runtime.forecast_output(args, kwargs)
         if output is not None:
             return output
@@ -830,6 +850,7 @@ def apply_freqca(module: torch.nn.Module, config: FreqCaConfig) -> None:
     # Not moved to the top before each call as the block and head hooks are: on the transformer itself diffusers'
     # context-parallel split hooks must keep their place (they may sit below it when parallelism came first).
     runtime.model_hook = model_hook
+    runtime.model_forward = module.forward
     runtime.pre_hook_handle = module.register_forward_pre_hook(runtime.begin_call, with_kwargs=True)
     runtime.post_hook_handle = module.register_forward_hook(runtime.end_call, with_kwargs=True)
     module._freqca_runtime = runtime
@@ -858,6 +879,7 @@ def remove_freqca(module: torch.nn.Module) -> None:
         raise ValueError("FreqCa is not applied to this module.")
     for hooked_module, _, hook in [*runtime.hooked, (module, _FREQCA_MODEL_HOOK, runtime.model_hook)]:
         restore_new_forward(hooked_module, hook)
+    remove_top_hook(module, _FREQCA_MODEL_HOOK, runtime.model_forward)
     registry = HookRegistry.check_if_exists_or_initialize(module)
     for name in _FREQCA_HOOK_NAMES:
         registry.remove_hook(name, recurse=True)
