@@ -22,8 +22,8 @@ Settings:
   token grid, where the authors' code uses a 1-D FFT over the token sequence.
 - `"balanced"` / `"fast"`: what we recommend: `FreqCaConfig()`'s defaults (the configuration with the best worst-case
   margin over diffusers' built-in caches on the project's model zoo, docs/benchmarks.md: a first-order forecast of the
-  model output, in the noise form for these flow-matching models; 2 warm-up steps, the first full step half an
-  interval later) with `N = 6` / `N = 9`. At 50 steps `"balanced"` runs the transformer on as many steps as
+  model output along sigma, in the noise form for these flow-matching models; 2 warm-up steps, the first full step
+  half an interval later) with `N = 6` / `N = 9`. At 50 steps `"balanced"` runs the transformer on as many steps as
   `"paper"` (10), `"fast"` on one fewer than `"paper-fast"` (7 against 8). The zoo holds small trained models, not
   these checkpoints: each row says so. `diffusers-freqca calibrate` chooses a configuration for your own model from
   one full run of it.
