@@ -96,7 +96,7 @@ class FreqCaConfig:
 
     The defaults are the configuration with the best worst-case margin over diffusers' built-in caches on the
     project's model zoo (docs/benchmarks.md): a first-order forecast of the model output (in the noise form where the
-    model's family allows it) along the log signal-to-noise ratio of the trajectory, two warm-up steps, a first full
+    model's family allows it) along the noise level sigma, two warm-up steps, a first full
     step after half an interval, then one every `cache_interval` steps. They need no step count. The paper's recipe
     (a band-split CRF forecast with the Hermite predictor, three warm-up steps, an even schedule) is
     `FreqCaConfig.from_preset(model, "paper")`; `forecast_target="crf"` with a `decomposition` and different band

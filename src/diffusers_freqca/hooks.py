@@ -24,8 +24,9 @@ Layout of a FreqCa'd transformer:
     - `"model_output"` (the default): a forward hook on the transformer (`FreqCaRuntime.end_call`) records the
       transformer's output on full steps; on predicted steps a hook on the transformer itself (`FreqCaModelHook`)
       returns the forecast without running the forward (see `forecast.OutputForecaster` for the velocity and
-      noise forms), or, when the call asks for another output packing than the last full step's, the forward runs
-      with every block skipped and the forward hook replaces its output; the head hook passes its input through;
+      noise forms), or, when the call asks for another output packing than the last full step's (or passes
+      positional arguments), the forward runs with every block skipped and the forward hook replaces its output;
+      the head hook passes its input through;
     - `"crf"` (the paper): the hook on the output head records the head's input, the Cumulative Residual Feature, on
       full steps and replaces it by the forecast on predicted steps, so the head runs with the current step's
       conditioning; the forward hook does nothing.
@@ -712,7 +713,7 @@ class FreqCaHeadHook(ModelHook):
     Hook on the output head (e.g. `norm_out`). With `forecast_target="crf"`, on full steps it records the head's input,
     the block stack's output for the image tokens; on predicted steps it replaces that input by the forecast. The head
     then runs as usual, with the current step's conditioning. With `forecast_target="model_output"` it passes the
-    input through: the transformer's forward hook replaces the output instead.
+    input through: on predicted steps the head normally does not run at all (`FreqCaModelHook`).
 
     Args:
         runtime (`FreqCaRuntime`): the shared state and logic.
@@ -748,8 +749,9 @@ class FreqCaModelHook(ModelHook):
     r"""
     Hook on the transformer itself. With `forecast_target="model_output"` a predicted step returns the forecast
     without running the forward at all: no embedding, positional encoding, block or output head runs, and under
-    context parallelism no collective (every rank forecasts the whole output). The first predicted step after a full
-    step whose output it cannot rebuild (see `_OutputPacking`) runs the forward with every block skipped instead.
+    context parallelism no collective (every rank forecasts the whole output). A predicted step runs the forward with
+    every block skipped instead (and its output is replaced) when the last full step's output cannot be rebuilt (see
+    `_OutputPacking`), when the call asks for another packing (`return_dict` changed) or passes positional arguments.
 
     Args:
         runtime (`FreqCaRuntime`): the shared state and logic.
@@ -788,7 +790,8 @@ def apply_freqca(module: torch.nn.Module, config: FreqCaConfig) -> None:
 
     Hooks are registered on every block of the transformer's block stack (`block_stack.find_block_stack`) and on its
     output head (the family table's `head`, `norm_out` for most models), a forward pre-hook on `module` reads each
-    call and decides full or predicted step, and a forward hook on `module` records or replaces its output
+    call and decides full or predicted step, a hook on `module` itself returns the forecast of a predicted step
+    without running its forward, and a forward hook on `module` records its output on full steps
     (`forecast_target="model_output"`, the default). Most users call `module.enable_cache(config)` instead, which
     does the same and keeps diffusers' `_cache_config` bookkeeping.
 
