@@ -512,10 +512,15 @@ class FreqCaRuntime:
         state = self.current
         feature = crf - self._residual_base(state, crf) if self.config.crf_form == "residual" else crf
         state.forecaster.update(feature, time=state.position, step=state.step)
+        self._recorded(state)
+        state.stack_input = None
+
+    @staticmethod
+    def _recorded(state: FreqCaState) -> None:
+        # Bookkeeping after a full step's feature entered the forecaster, whatever the target.
         state.noise_levels = [state.noise, *state.noise_levels][: state.forecaster.num_updates]
         state.last_full_step = state.step
         state.stats.cache_bytes = max(state.stats.cache_bytes, state.forecaster.nbytes)
-        state.stack_input = None
 
     @torch.compiler.disable
     def end_call(self, module: torch.nn.Module, args: tuple, kwargs: dict, output):
@@ -543,9 +548,7 @@ class FreqCaRuntime:
                 sample, time=state.position, step=state.step, x=state.model_input, sigma=state.output_sigma
             )
             state.model_input = None
-            state.noise_levels = [state.noise, *state.noise_levels][: state.forecaster.num_updates]
-            state.last_full_step = state.step
-            state.stats.cache_bytes = max(state.stats.cache_bytes, state.forecaster.nbytes)
+            self._recorded(state)
             state.output_packing = _OutputPacking.of(output, sample, kwargs)
             return None
         return _replace_output(output, self._predicted_output(state, sample.shape, sample.dtype, sample.device))
@@ -556,12 +559,7 @@ class FreqCaRuntime:
         state.model_input = None
         forms = state.stats.output_forms
         forms[state.forecaster.form] = forms.get(state.forecaster.form, 0) + 1
-        if prediction.shape != shape:
-            raise RuntimeError(
-                f"FreqCa's forecast has shape {tuple(prediction.shape)} but the output it replaces has {tuple(shape)}; "
-                "this model changes its output's shape without its inputs doing so."
-            )
-        return prediction.to(device=device, dtype=dtype)
+        return self._matching(prediction, shape, dtype, device)
 
     @torch.compiler.disable
     def forecast_output(self, args: tuple, kwargs: dict):
@@ -584,21 +582,21 @@ class FreqCaRuntime:
     def forecast(self, like: torch.Tensor) -> torch.Tensor:
         r"""The forecast output-head input of a predicted step, on the device and in the dtype of `like`."""
         state = self.current
-        prediction = self._matching(state.forecaster.predict(state.position), like)
+        prediction = self._matching(state.forecaster.predict(state.position), like.shape, like.dtype, like.device)
         if self.config.crf_form == "residual":
             prediction = prediction + self._residual_base(state, like)
         state.stack_input = None
         return prediction
 
     @staticmethod
-    def _matching(prediction: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    def _matching(prediction: torch.Tensor, shape, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
         # A forecast replaces a tensor of this call: it must have its shape; it takes its device and dtype.
-        if prediction.shape != like.shape:
+        if prediction.shape != shape:
             raise RuntimeError(
                 f"FreqCa's forecast has shape {tuple(prediction.shape)} but the tensor it replaces has "
-                f"{tuple(like.shape)}; this model changes that shape without its inputs doing so."
+                f"{tuple(shape)}; this model changes that shape without its inputs doing so."
             )
-        return prediction.to(device=like.device, dtype=like.dtype)
+        return prediction.to(device=device, dtype=dtype)
 
 
 @dataclass
