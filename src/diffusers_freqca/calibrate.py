@@ -21,9 +21,9 @@ is never worse than the default. The result is written as `freqca_config.json` a
 Hub model cards with recommended configs are made of.
 
 Candidates (nine): the default; the output forecast as it is (`output_form="velocity"`) and the CRF through the
-output head (`forecast_target="crf"`); the forecast axis (log-SNR, step index); a second-order forecast; the first full step after the warm-up
-at a third of `cache_interval`, and the paper's even schedule; one frequency split (low band reused, high band
-extrapolated, the paper's idea) on the token grid.
+output head (`forecast_target="crf"`); the forecast axis (log-SNR, step index); a second-order forecast; the first
+full step after the warm-up at a third of `cache_interval`, and the paper's even schedule; one frequency split (low
+band reused, high band extrapolated, the paper's idea) on the token grid.
 """
 
 import argparse
