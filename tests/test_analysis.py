@@ -487,7 +487,8 @@ def test_quick_command_writes_csv_png_and_sweep(random_checkpoint, tmp_path, cap
 
 @pytest.mark.skipif(not HAS_CHECKPOINT, reason="the packaged tiny checkpoint is not trained yet")
 def test_quick_command_on_the_trained_checkpoint(tmp_path):
-    assert main(["--quick", "--no-plot", "--output-dir", str(tmp_path)]) == 0
+    # `--tiny` names the default explicitly, as `diffusers-freqca calibrate --tiny` does.
+    assert main(["--tiny", "--quick", "--no-plot", "--output-dir", str(tmp_path)]) == 0
     rows = read_csv(tmp_path / "frequency_analysis.csv")
     assert len(rows) == 2 * len(BANDS) * 20 and not (tmp_path / "frequency_analysis.png").exists()
 
@@ -495,6 +496,8 @@ def test_quick_command_on_the_trained_checkpoint(tmp_path):
 def test_analyze_is_a_subcommand(capsys):
     assert cli_main(["analyze", "--help"]) == 0
     assert "usage: diffusers-freqca analyze" in capsys.readouterr().out
+    assert cli_main(["analyze", "--tiny", "--model", "black-forest-labs/FLUX.1-dev"]) == 2
+    assert "not allowed with argument --tiny" in capsys.readouterr().err
 
 
 @parameterized.expand(

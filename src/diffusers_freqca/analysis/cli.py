@@ -58,9 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
             "model (CPU, offline, about 2 minutes on a 2-core CPU)."
         ),
     )
-    parser.add_argument(
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
         "--model", default=None, help="a diffusers pipeline (Hub id or folder); default: the project's tiny model"
     )
+    # As in `diffusers-freqca calibrate`: the tiny model named explicitly (it is also what runs without --model).
+    source.add_argument("--tiny", action="store_true", help="the package's embedded tiny FLUX model (the default)")
     parser.add_argument("--prompt", default="A photo of a red fox sitting in the snow, detailed fur", help="--model")
     parser.add_argument("--image", default=None, help="--model: reference image file or URL, for editing pipelines")
     parser.add_argument("--height", type=int, default=1024, help="--model: image height in pixels (default: 1024)")
