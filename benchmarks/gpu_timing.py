@@ -15,9 +15,10 @@
 
 The transformers are built from their real configs directly on the GPU in bfloat16 and filled with small random
 values: the time of a call does not depend on the weights. The loop is `speed.DenoisingLoop` (FluxPipeline's loop
-without text encoders and VAE) at 1024x1024, timed with CUDA events after a warm-up, for: no cache, FreqCa N=6 and
-N=9 (the paper's settings otherwise), diffusers' TaylorSeerCache (its defaults), FirstBlockCache and MagCache (FLUX
-only: diffusers ships calibration ratios for FLUX, none for Qwen-Image). Both models get the same scheduler sigmas
+without text encoders and VAE) at 1024x1024, timed with CUDA events after a warm-up, for: no cache, FreqCa's default
+(`FreqCaConfig(cache_interval=N)`) and the paper's recipe at N=6 and N=9, diffusers' TaylorSeerCache lite (order 1,
+interval 6 and 9, the peer of the zoo benchmark) and with its defaults, FirstBlockCache and MagCache (FLUX only:
+diffusers ships calibration ratios for FLUX, none for Qwen-Image). Both models get the same scheduler sigmas
 (their values do not change the cost) and one transformer call per step: Qwen-Image with `true_cfg_scale > 1` makes
 two, in two cache contexts, which doubles every time in the table.
 
@@ -41,13 +42,25 @@ from typing import Any
 
 import torch
 
+from diffusers_freqca import FreqCaConfig
 from diffusers_freqca.block_stack import CallCounter, count_evaluations, last_block
 
 from .models import MODELS, ModelShape, build_transformer, make_inputs, paper_config, paper_decomposition
 from .speed import DenoisingLoop
 
 
-METHODS: tuple[str, ...] = ("uncached", "freqca-n6", "freqca-n9", "taylorseer", "first-block-cache", "magcache")
+METHODS: tuple[str, ...] = (
+    "uncached",
+    "freqca-n6",
+    "freqca-n9",
+    "freqca-paper-n6",
+    "freqca-paper-n9",
+    "taylorseer-lite-n6",
+    "taylorseer-lite-n9",
+    "taylorseer",
+    "first-block-cache",
+    "magcache",
+)
 
 # `--dry-run`: two blocks of each architecture at a small shape, on the CPU, for a few steps.
 DRY_RUN_MODELS: dict[str, ModelShape] = {
@@ -98,8 +111,10 @@ def cache_config(method: str, model: str, num_inference_steps: int, fbc_threshol
 
     Example:
         ```python
-        >>> cache_config("freqca-n9", "qwen-image", 50)
-        (FreqCaConfig(cache_interval=9, ..., decomposition='fft', ...), 'FreqCa N=9, fft')
+        >>> cache_config("freqca-n9", "qwen-image", 50)[1]
+        'FreqCaConfig(cache_interval=9) (the default)'
+        >>> cache_config("freqca-paper-n9", "qwen-image", 50)
+        (FreqCaConfig(cache_interval=9, ..., decomposition='fft', ...), 'FreqCa paper recipe N=9, fft')
         ```
     """
     if method not in METHODS:
@@ -108,9 +123,18 @@ def cache_config(method: str, model: str, num_inference_steps: int, fbc_threshol
         raise ValueError(f"`model` must be one of {', '.join(MODELS)}, got {model!r}.")
     if method == "uncached":
         return None, "no cache"
+    if method.startswith("freqca-paper-n"):
+        interval = int(method.removeprefix("freqca-paper-n"))
+        return paper_config(model, interval), f"FreqCa paper recipe N={interval}, {paper_decomposition(model)}"
     if method.startswith("freqca-n"):
         interval = int(method.removeprefix("freqca-n"))
-        return paper_config(model, interval), f"FreqCa N={interval}, {paper_decomposition(model)}"
+        return FreqCaConfig(cache_interval=interval), f"FreqCaConfig(cache_interval={interval}) (the default)"
+    if method.startswith("taylorseer-lite-n"):
+        from diffusers import TaylorSeerCacheConfig
+
+        interval = int(method.removeprefix("taylorseer-lite-n"))
+        config = TaylorSeerCacheConfig(cache_interval=interval, max_order=1, use_lite_mode=True)
+        return config, f"TaylorSeerCache lite, interval {interval}, max_order 1"
     if method == "taylorseer":
         from diffusers import TaylorSeerCacheConfig
 
@@ -435,8 +459,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m benchmarks.gpu_timing",
         description=(
             "Time the denoising loop of the full-size FLUX.1-dev and Qwen-Image transformers (random bf16 weights, "
-            "1024x1024, 50 steps) on a CUDA GPU without a cache, with FreqCa N=6 and N=9, and with diffusers' "
-            "TaylorSeerCache, FirstBlockCache and MagCache. Needs a GPU with about 40 GiB free for Qwen-Image "
+            "1024x1024, 50 steps) on a CUDA GPU without a cache, with FreqCa (default and paper recipe) at N=6 and "
+            "N=9, and with diffusers' TaylorSeerCache (lite at N=6 and 9, and its defaults), FirstBlockCache and MagCache. Needs a GPU with about 40 GiB free for Qwen-Image "
             "(24 GiB for FLUX.1-dev); --dry-run checks the benchmark on the CPU with two-block models."
         ),
     )

@@ -226,8 +226,12 @@ def test_gpu_benchmark_dry_run(tmp_path, capsys):
         methods = {m["method"]: m for m in timing["methods"]}
         assert list(methods) == list(gpu_timing.METHODS)
         assert methods["uncached"]["evaluations"] == 3
-        # Three steps are FreqCa's warm-up: all computed.
-        assert methods["freqca-n6"]["evaluations"] == methods["freqca-n9"]["evaluations"] == 3
+        # Three steps are the paper recipe's warm-up: all computed.
+        assert methods["freqca-paper-n6"]["evaluations"] == methods["freqca-paper-n9"]["evaluations"] == 3
+        # The default computes its two warm-up steps and forecasts the third.
+        assert methods["freqca-n6"]["evaluations"] == methods["freqca-n9"]["evaluations"] == 2
+        # TaylorSeerCache lite computes its three warm-up steps, the blocks included.
+        assert methods["taylorseer-lite-n6"]["evaluations"] == 3
         # TaylorSeerCache runs every block; its warm-up computes the attention too.
         assert methods["taylorseer"]["evaluations"] == methods["taylorseer"]["attention_evaluations"] == 3
         for name, method in methods.items():
@@ -238,10 +242,15 @@ def test_gpu_benchmark_dry_run(tmp_path, capsys):
 
 
 def test_gpu_cache_configs():
-    config, description = gpu_timing.cache_config("freqca-n9", "qwen-image", 50)
+    config, description = gpu_timing.cache_config("freqca-paper-n9", "qwen-image", 50)
     # The paper's recipe (the model's "paper" preset), at N=9.
     assert config == dataclasses.replace(get_preset("qwen-image", "paper").config, cache_interval=9)
     assert config.decomposition == "fft" and "N=9" in description
+    # What a user gets from `FreqCaConfig(cache_interval=N)`.
+    config, description = gpu_timing.cache_config("freqca-n6", "flux.1-dev", 50)
+    assert config == FreqCaConfig(cache_interval=6) and "default" in description
+    config, _ = gpu_timing.cache_config("taylorseer-lite-n9", "flux.1-dev", 50)
+    assert (config.cache_interval, config.max_order, config.use_lite_mode) == (9, 1, True)
     config, _ = gpu_timing.cache_config("magcache", "flux.1-dev", 50)
     assert len(config.mag_ratios) == 50
     assert gpu_timing.cache_config("magcache", "qwen-image", 50)[0] is None
@@ -257,9 +266,10 @@ def test_gpu_benchmark_runs_on_cuda():
         height=256,
         width=256,
         num_inference_steps=12,
-        methods=("uncached", "freqca-n6"),
+        methods=("uncached", "freqca-n6", "freqca-paper-n6"),
         log=lambda _: None,
     )
     methods = {m.method: m for m in timing.methods}
-    assert methods["freqca-n6"].evaluations == len(full_steps(12, models.paper_config("flux.1-dev", 6)))
+    assert methods["freqca-paper-n6"].evaluations == len(full_steps(12, models.paper_config("flux.1-dev", 6)))
+    assert 2 < methods["freqca-n6"].evaluations < 12
     assert methods["uncached"].peak_memory_gib > 0
