@@ -24,8 +24,10 @@ And: a run that skips nothing says so, once: `test_a_run_that_skips_nothing_warn
 """
 
 import dataclasses
+import gc
 import logging
 import math
+import weakref
 
 import numpy as np
 import PIL.Image
@@ -187,6 +189,31 @@ def test_aborted_text_to_image_call_with_and_without_contexts(cfg):
         pipe.transformer.disable_cache()
         pipe.transformer.enable_cache(config)
         assert torch.equal(after, _images(pipe, inputs, cfg, num_inference_steps=7)), name
+
+
+def test_disable_cache_frees_the_cache_at_once():
+    # A call cut short leaves the cache filled; `disable_cache` must free it without waiting for Python's cycle
+    # collector (the hooks and the runtime reference each other), or a GPU keeps it until some later collection.
+    pipe, inputs = build_tiny_pipeline("flux")
+    pipe.transformer.enable_cache(FreqCaConfig(cache_interval=3))
+
+    def interrupt(pipe, step, timestep, callback_kwargs):
+        if step == 6:
+            raise RuntimeError("stopped")
+        return callback_kwargs
+
+    with pytest.raises(RuntimeError, match="stopped"):
+        _images(pipe, inputs, callback_on_step_end=interrupt)
+    states = pipe.transformer._freqca_runtime.state_manager.states().values()
+    cached = [weakref.ref(tensor) for state in states for tensor in state.forecaster.tensors]
+    assert cached, "the interrupted call left nothing cached: the test checks nothing"
+    gc.collect()
+    gc.disable()
+    try:
+        pipe.transformer.disable_cache()
+        assert [ref() for ref in cached] == [None] * len(cached)
+    finally:
+        gc.enable()
 
 
 def test_aborted_call_with_step_index_restarts_lower():

@@ -861,7 +861,8 @@ def apply_freqca(module: torch.nn.Module, config: FreqCaConfig) -> None:
 
 def remove_freqca(module: torch.nn.Module) -> None:
     r"""
-    Removes every FreqCa hook from `module` (the inverse of [`apply_freqca`]). `module.disable_cache()` calls it.
+    Removes every FreqCa hook from `module` (the inverse of [`apply_freqca`]) and frees the tensors its cache holds.
+    `module.disable_cache()` calls it.
 
     Args:
         module (`torch.nn.Module`): a module FreqCa was applied to.
@@ -888,6 +889,9 @@ def remove_freqca(module: torch.nn.Module) -> None:
     runtime.pre_hook_handle.remove()
     runtime.post_hook_handle.remove()
     runtime.hooked.clear()
+    # Free the cached tensors now: the runtime and its hooks reference each other, so without this they would stay in
+    # (GPU) memory until Python's cycle collector happens to run. A generation cut short leaves them filled.
+    runtime.state_manager.reset()
     module._freqca_runtime = None
 
 
