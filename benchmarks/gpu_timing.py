@@ -31,8 +31,10 @@ follow fixed schedules (MagCache's follows its calibration ratios), so their tim
 """
 
 import argparse
+import datetime
 import gc
 import json
+import platform
 import statistics
 import sys
 import time
@@ -391,7 +393,10 @@ def time_model(
         run(entry, timed=False)
     for repeat in range(repeats):
         for entry in runnable:
+            # What an earlier method's cache left behind in reference cycles must not count in this one's peak.
+            gc.collect()
             if device.type == "cuda":
+                torch.cuda.empty_cache()
                 torch.cuda.reset_peak_memory_stats(device)
             run(entry, timed=True)
             if device.type == "cuda":
@@ -442,6 +447,34 @@ def format_timing(timing: ModelTiming) -> str:
     return "\n".join(lines)
 
 
+def environment() -> dict[str, Any]:
+    r"""
+    What a timing depends on besides the code: the date (UTC), the library versions and the device.
+
+    Returns:
+        `dict[str, Any]`: `date`, `python`, `torch`, `cuda` (`None` on a CPU build), `diffusers`, `accelerate` and
+        `device` (the GPU's name, or `"CPU"`).
+
+    Example:
+        ```python
+        >>> environment()["torch"]
+        '2.11.0+cu130'
+        ```
+    """
+    import accelerate
+    import diffusers
+
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "diffusers": diffusers.__version__,
+        "accelerate": accelerate.__version__,
+        "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU",
+    }
+
+
 def build_parser() -> argparse.ArgumentParser:
     r"""
     The command-line parser of `python -m benchmarks.gpu_timing`.
@@ -460,8 +493,9 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Time the denoising loop of the full-size FLUX.1-dev and Qwen-Image transformers (random bf16 weights, "
             "1024x1024, 50 steps) on a CUDA GPU without a cache, with FreqCa (default and paper recipe) at N=6 and "
-            "N=9, and with diffusers' TaylorSeerCache (lite at N=6 and 9, and its defaults), FirstBlockCache and MagCache. Needs a GPU with about 40 GiB free for Qwen-Image "
-            "(24 GiB for FLUX.1-dev); --dry-run checks the benchmark on the CPU with two-block models."
+            "N=9, and with diffusers' TaylorSeerCache (lite at N=6 and 9, and its defaults), FirstBlockCache and "
+            "MagCache. Needs a GPU with about 45 GiB free for Qwen-Image (28 GiB for FLUX.1-dev); --dry-run checks "
+            "the benchmark on the CPU with two-block models."
         ),
     )
     parser.add_argument(
@@ -540,7 +574,13 @@ def main(argv: list[str] | None = None) -> int:
         print()
     if args.output_json is not None:
         args.output_json.parent.mkdir(parents=True, exist_ok=True)
-        payload = {"benchmark": "gpu", "dry_run": args.dry_run, "models": [t.to_dict() for t in timings]}
+        payload = {
+            "benchmark": "gpu",
+            "dry_run": args.dry_run,
+            "environment": environment(),
+            "command": "python -m benchmarks.gpu_timing " + " ".join(argv if argv is not None else sys.argv[1:]),
+            "models": [t.to_dict() for t in timings],
+        }
         args.output_json.write_text(json.dumps(payload, indent=2) + "\n")
         print(f"Wrote {args.output_json}")
     return 0
