@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     place(pipe, args, device)
 
     # The recommended FLUX.1-Kontext-dev settings (the defaults: a first-order forecast of the model output, target and
-    # reference tokens alike, in the noise form; two warm-up steps, the first full step half an interval later), with
+    # reference tokens alike, in the noise form; warm-up full steps 0 and 3, the first full step half an interval later), with
     # the interval from the command line. The "paper" preset would split bands over each image's token grid instead.
     config = with_interval(FreqCaConfig.from_preset("flux.1-kontext-dev", "balanced"), args.interval)
     result = compare(pipe, inputs, config, args)

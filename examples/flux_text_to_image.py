@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     place(pipe, args, device)
 
     # The recommended FLUX.1-dev settings (the defaults: a first-order forecast of the model output in the noise form,
-    # two warm-up steps, the first full step half an interval later), with the interval from the command line.
+    # warm-up full steps 0 and 3, the first full step half an interval later), with the interval from the command line.
     config = with_interval(FreqCaConfig.from_preset("flux.1-dev", "balanced"), args.interval)
     result = compare(pipe, inputs, config, args)
     save_images(result, args.output)

@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     place(pipe, args, device)
 
     # The recommended Qwen-Image settings (the defaults: a first-order forecast of the model output in the noise form,
-    # two warm-up steps, the first full step half an interval later), with the interval from the command line.
+    # warm-up full steps 0 and 3, the first full step half an interval later), with the interval from the command line.
     config = with_interval(FreqCaConfig.from_preset("qwen-image", "balanced"), args.interval)
     result = compare(pipe, inputs, config, args)
     save_images(result, args.output)

@@ -362,7 +362,13 @@ class Case:
     def config(self):
         from diffusers_freqca import FreqCaConfig
 
-        values = {"cache_interval": 3, "disable_cache_before_step": 3, "low_freq_order": 1, "high_freq_order": 2}
+        values = {
+            "cache_interval": 3,
+            "disable_cache_before_step": 3,
+            "warmup_stride": 1,
+            "low_freq_order": 1,
+            "high_freq_order": 2,
+        }
         values["decomposition"] = self.decomposition
         values.update(self.config_overrides)
         return FreqCaConfig(**values)

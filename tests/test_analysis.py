@@ -285,7 +285,8 @@ def test_scheme_errors_against_independent_computation(first_step):
     )  # fmt: skip
     # scheme_errors replays the CRF forecast on the paper's schedule (warmup_steps=3 by default).
     full = full_steps(
-        num_steps, FreqCaConfig(cache_interval=interval, disable_cache_before_step=3, forecast_target="crf")
+        num_steps,
+        FreqCaConfig(warmup_stride=1, cache_interval=interval, disable_cache_before_step=3, forecast_target="crf"),
     )
     predicted = [k for k in range(first_step, num_steps) if k not in full]
     last_full = {k: max(f for f in full if f < k) for k in predicted}
@@ -429,7 +430,7 @@ def test_recorder_separates_the_passes_of_true_cfg_and_keeps_the_last_generation
 
 def test_recorder_refuses_a_cached_transformer():
     pipe, _ = build_tiny_pipeline("flux")
-    pipe.transformer.enable_cache(FreqCaConfig())
+    pipe.transformer.enable_cache(FreqCaConfig(warmup_stride=1))
     with pytest.raises(ValueError, match="disable_cache"):
         CRFRecorder(pipe.transformer)
     pipe.transformer.disable_cache()
@@ -477,7 +478,9 @@ def test_quick_command_writes_csv_png_and_sweep(random_checkpoint, tmp_path, cap
     assert len(sweep) == 2 * 2 and set(sweep[0]) == set(SCHEME_COLUMNS)
     for row in sweep:
         # The CRF replayed on the paper's schedule (three warm-up steps, scheme_errors' default).
-        paper_schedule = FreqCaConfig(cache_interval=3, disable_cache_before_step=3, forecast_target="crf")
+        paper_schedule = FreqCaConfig(
+            warmup_stride=1, cache_interval=3, disable_cache_before_step=3, forecast_target="crf"
+        )
         assert int(row["evaluations"]) == len(full_steps(20, paper_schedule))
         if float(row["cutoff_ratio"]) == 1.0:
             assert float(row["freqca_error"]) == pytest.approx(float(row["reuse_error"]), rel=1e-4)

@@ -231,8 +231,8 @@ def test_gpu_benchmark_dry_run(tmp_path, capsys):
         assert methods["uncached"]["evaluations"] == 3
         # Three steps are the paper recipe's warm-up: all computed.
         assert methods["freqca-paper-n6"]["evaluations"] == methods["freqca-paper-n9"]["evaluations"] == 3
-        # The default computes its two warm-up steps and forecasts the third.
-        assert methods["freqca-n6"]["evaluations"] == methods["freqca-n9"]["evaluations"] == 2
+        # The default computes step 0 and forecasts steps 1 and 2 (its second warm-up step is step 3).
+        assert methods["freqca-n6"]["evaluations"] == methods["freqca-n9"]["evaluations"] == 1
         # TaylorSeerCache lite computes its three warm-up steps, the blocks included.
         assert methods["taylorseer-lite-n6"]["evaluations"] == methods["taylorseer-lite-n9"]["evaluations"] == 3
         # TaylorSeerCache runs every block; its warm-up computes the attention too.

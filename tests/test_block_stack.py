@@ -72,7 +72,7 @@ def test_count_evaluations_sees_freqca_skip_the_stack(name):
     with count_evaluations(tiny.model) as counts:
         run_steps(tiny, num_steps=12)
     assert counts == {"calls": 12, "first_block": 12, "last_block": 12}
-    tiny.model.enable_cache(FreqCaConfig(cache_interval=4))
+    tiny.model.enable_cache(FreqCaConfig(warmup_stride=1, cache_interval=4))
     try:
         with count_evaluations(tiny.model) as counts:
             run_steps(tiny, num_steps=12)

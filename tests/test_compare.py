@@ -36,7 +36,7 @@ def _call_order(monkeypatch, pipe):
 def test_interleaved_runs_counts_and_quality(flux, monkeypatch):
     pipe, inputs = flux
     order = _call_order(monkeypatch, pipe)
-    config = FreqCaConfig(cache_interval=3)
+    config = FreqCaConfig(warmup_stride=1, cache_interval=3)
     result = compare_with_and_without(pipe, inputs, config, num_inference_steps=10, repeats=3)
     # Warm-up (uncached), then without / with FreqCa in alternating order.
     assert order == ["full", "full", 3, 3, "full", "full", 3]
@@ -56,7 +56,13 @@ def test_without_baseline_only_freqca_runs(flux, monkeypatch):
     pipe, inputs = flux
     order = _call_order(monkeypatch, pipe)
     result = compare_with_and_without(
-        pipe, inputs, FreqCaConfig(cache_interval=3), num_inference_steps=8, repeats=2, baseline=False, warmup_steps=0
+        pipe,
+        inputs,
+        FreqCaConfig(warmup_stride=1, cache_interval=3),
+        num_inference_steps=8,
+        repeats=2,
+        baseline=False,
+        warmup_steps=0,
     )
     assert order == [3, 3]
     assert result.speedup is None and result.psnr is None and result.images_full is None
@@ -67,7 +73,7 @@ def test_without_baseline_only_freqca_runs(flux, monkeypatch):
 def test_several_configs_share_the_baseline_and_rotate(flux, monkeypatch):
     pipe, inputs = flux
     order = _call_order(monkeypatch, pipe)
-    configs = [FreqCaConfig(cache_interval=2), FreqCaConfig(cache_interval=4)]
+    configs = [FreqCaConfig(warmup_stride=1, cache_interval=2), FreqCaConfig(warmup_stride=1, cache_interval=4)]
     results = compare_configs(pipe, inputs, configs, num_inference_steps=8, repeats=3, warmup_steps=0)
     assert order == ["full", 2, 4, 2, 4, "full", 4, "full", 2]
     assert [r.evaluations_freqca for r in results] == [len(full_steps(8, c)) for c in configs]
@@ -79,4 +85,4 @@ def test_bad_counts(flux, kwargs):
     pipe, inputs = flux
     arguments = {"num_inference_steps": 4, **kwargs}
     with pytest.raises(ValueError, match=next(iter(kwargs))):
-        compare_with_and_without(pipe, inputs, FreqCaConfig(), **arguments)
+        compare_with_and_without(pipe, inputs, FreqCaConfig(warmup_stride=1), **arguments)

@@ -231,10 +231,10 @@ def test_tensor_parallelism_and_unknown_parallel_configs_are_refused():
     model = tiny_transformer("flux")
     model._parallel_config = ParallelConfig(tensor_parallel_config=TensorParallelConfig(tp_degree=2))
     with pytest.raises(ValueError, match="runs tensor parallelism"):
-        model.enable_cache(FreqCaConfig())
+        model.enable_cache(FreqCaConfig(warmup_stride=1))
     model._parallel_config = object()
     with pytest.raises(ValueError, match="cannot read FluxTransformer2DModel's `_parallel_config`"):
-        model.enable_cache(FreqCaConfig())
+        model.enable_cache(FreqCaConfig(warmup_stride=1))
     assert not model.is_cache_enabled
 
 

@@ -62,10 +62,10 @@ def test_text_to_image_and_edit_examples_run_tiny(script, args):
         assert (Path(directory) / "out.png").is_file()
     assert with_flag.returncode == 0, with_flag.stderr[-3000:]
     out = with_flag.stdout
-    # 8 steps, warm-up 2, N=3: full steps 0, 1, then 1 + ceil(3 / 2) = 3, then 6 -> 4 computed, 4 predicted; the
+    # 8 steps, N=3: warm-up 0, 3, then 3 + ceil(3 / 2) = 5 (the next, 8, is past the end) -> 3 computed, 5 predicted; the
     # measured speed-up is printed next to the ideal one (8 / 4 evaluations per cache context).
-    assert "x measured, 2.00x ideal" in out and "PSNR" in out, out
-    assert "4 computed + 4 predicted steps, full steps [0, 1, 3, 6]" in out, out
+    assert "x measured, 2.67x ideal" in out and "PSNR" in out, out
+    assert "3 computed + 5 predicted steps, full steps [0, 3, 5]" in out, out
 
 
 def test_environment_variable_selects_tiny_mode(tmp_path):
@@ -73,8 +73,8 @@ def test_environment_variable_selects_tiny_mode(tmp_path):
                   str(tmp_path / "a.png"), env_tiny=True)  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.startswith("tiny mode:"), result.stdout
-    # 6 steps, N=3: full steps 0, 1, 3.
-    assert "3 computed + 3 predicted steps, full steps [0, 1, 3]" in result.stdout
+    # 6 steps, N=3: full steps 0, 3 (warm-up), then 3 + ceil(3 / 2) = 5.
+    assert "3 computed + 3 predicted steps, full steps [0, 3, 5]" in result.stdout
     assert (tmp_path / "a.png").is_file()
 
 
@@ -88,8 +88,8 @@ def test_hub_config_example_round_trips_the_file(tmp_path):
     expected = FreqCaConfig.from_preset("flux.1-dev", "balanced")
     assert FreqCaConfig.from_pretrained(str(tmp_path / "cfg")) == expected
     assert json.loads((tmp_path / "cfg" / "freqca_config.json").read_text())["format_version"] == 1
-    # 6 steps, N=6: full steps 0, 1, then 1 + ceil(6 / 2) = 4.
-    assert "3 computed + 3 predicted steps, full steps [0, 1, 4]" in result.stdout
+    # 6 steps, N=6: full steps 0, 3 (warm-up); the next, 3 + ceil(6 / 2) = 6, is past the end.
+    assert "2 computed + 4 predicted steps, full steps [0, 3]" in result.stdout
     assert "FutureWarning" not in result.stderr
 
 
@@ -113,6 +113,6 @@ def test_offloading_example_runs_tiny(mode, tmp_path):
                   str(tmp_path / "o.png"))  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"mode={mode}" in result.stdout
-    # The balanced preset (N=6) over 6 steps: full steps 0, 1, 4.
-    assert "3 computed + 3 predicted steps, full steps [0, 1, 4]" in result.stdout, result.stdout
+    # The balanced preset (N=6) over 6 steps: full steps 0, 3 (warm-up).
+    assert "2 computed + 4 predicted steps, full steps [0, 3]" in result.stdout, result.stdout
     assert (tmp_path / "o.png").is_file()

@@ -28,7 +28,7 @@ def test_model_output_target_extrapolates_the_outputs_of_the_last_two_full_steps
     tiny = TINY_MODELS[name]()
     times = timesteps(14)
     reference = run_steps(tiny, times=times)
-    config = FreqCaConfig(cache_interval=4, forecast_target="model_output", output_form=output_form)
+    config = FreqCaConfig(warmup_stride=1, cache_interval=4, forecast_target="model_output", output_form=output_form)
     tiny.model.enable_cache(config)
     counter = BlockComputeCounter(tiny.model)
     recorder = _InputRecorder(tiny.model)
@@ -69,7 +69,7 @@ def test_model_output_target_extrapolates_the_outputs_of_the_last_two_full_steps
 @parameterized.expand([("flux", "velocity", 2), ("flux", "noise", 4), ("qwen", "velocity", 2)])
 def test_model_output_cache_holds_two_output_sized_tensors(name, output_form, bytes_per_value_relative):
     tiny = TINY_MODELS[name]()
-    tiny.model.enable_cache(FreqCaConfig(forecast_target="model_output", output_form=output_form))
+    tiny.model.enable_cache(FreqCaConfig(warmup_stride=1, forecast_target="model_output", output_form=output_form))
     outputs = run_steps(tiny, num_steps=12)
     stats = get_freqca_stats(tiny.model).contexts["cond"]
     tiny.model.disable_cache()
@@ -80,26 +80,26 @@ def test_model_output_cache_holds_two_output_sized_tensors(name, output_form, by
 
 def test_noise_form_needs_an_output_shaped_like_the_input_and_a_noise_level():
     x, v = torch.randn(1, 4, 6), torch.randn(1, 4, 3)  # e.g. Wan image-to-video: 36 input channels, 16 output
-    strict = OutputForecaster(FreqCaConfig(output_form="noise"), flow_velocity=True)
+    strict = OutputForecaster(FreqCaConfig(warmup_stride=1, output_form="noise"), flow_velocity=True)
     with pytest.raises(ValueError, match="output_form='noise'.*shape"):
         strict.update(v, time=0.0, step=0, x=x, sigma=0.9)
     with pytest.raises(ValueError, match="output_form='noise'.*noise level"):
         strict.update(v, time=0.0, step=0, x=torch.randn(1, 4, 3), sigma=None)
     # `"auto"` falls back to the velocity form, and then forecasts the output itself.
-    auto = OutputForecaster(FreqCaConfig(), flow_velocity=True)
+    auto = OutputForecaster(FreqCaConfig(warmup_stride=1), flow_velocity=True)
     assert auto.form == "noise"
     auto.update(v, time=0.0, step=0, x=x, sigma=0.9)
     auto.update(2 * v, time=1.0, step=1, x=x, sigma=0.8)
     assert auto.form == "velocity"
     torch.testing.assert_close(auto.predict(3.0, x=x, sigma=0.5), 4 * v)
     # Models whose family row does not say "flow velocity" always use the velocity form under `"auto"`.
-    assert OutputForecaster(FreqCaConfig(), flow_velocity=False).form == "velocity"
+    assert OutputForecaster(FreqCaConfig(warmup_stride=1), flow_velocity=False).form == "velocity"
 
 
 def test_noise_form_is_exact_for_noise_predictions_linear_in_the_position():
     # e(t) = a + b t exactly: the forecast recovers v = (e - x) / (1 - sigma) at any later position and input.
     a, b = torch.randn(2, 5), torch.randn(2, 5)
-    forecaster = OutputForecaster(FreqCaConfig(output_form="noise"))
+    forecaster = OutputForecaster(FreqCaConfig(warmup_stride=1, output_form="noise"))
     for time, sigma in ((0.0, 0.9), (1.0, 0.7)):
         x = torch.randn(2, 5)
         forecaster.update((a + b * time - x) / (1 - sigma), time=time, step=int(time), x=x, sigma=sigma)
@@ -109,28 +109,31 @@ def test_noise_form_is_exact_for_noise_predictions_linear_in_the_position():
 
 def test_output_form_needs_the_model_output_target():
     with pytest.raises(ValueError, match="output_form='noise'"):
-        FreqCaConfig(forecast_target="crf", output_form="noise")
+        FreqCaConfig(warmup_stride=1, forecast_target="crf", output_form="noise")
     with pytest.raises(ValueError, match="output_form"):
-        FreqCaConfig(output_form="data")
+        FreqCaConfig(warmup_stride=1, output_form="data")
     # The default target: the model's output without a split, the CRF with one.
-    assert FreqCaConfig().forecast_target == "model_output"
-    assert FreqCaConfig(decomposition="dct", low_freq_order=0, high_freq_order=2).forecast_target == "crf"
+    assert FreqCaConfig(warmup_stride=1).forecast_target == "model_output"
+    assert (
+        FreqCaConfig(warmup_stride=1, decomposition="dct", low_freq_order=0, high_freq_order=2).forecast_target
+        == "crf"
+    )
 
 
 def test_model_output_refuses_a_band_split_and_the_residual_form():
     with pytest.raises(ValueError, match="forecast_target='model_output'"):
-        FreqCaConfig(forecast_target="model_output", decomposition="dct", low_freq_order=0)
+        FreqCaConfig(warmup_stride=1, forecast_target="model_output", decomposition="dct", low_freq_order=0)
     with pytest.raises(ValueError, match="crf_form"):
-        FreqCaConfig(forecast_target="model_output", crf_form="residual")
+        FreqCaConfig(warmup_stride=1, forecast_target="model_output", crf_form="residual")
     # Equal band orders split nothing, so a decomposition is allowed (and unused).
-    FreqCaConfig(forecast_target="model_output", decomposition="dct")
+    FreqCaConfig(warmup_stride=1, forecast_target="model_output", decomposition="dct")
     with pytest.raises(ValueError, match="forecast_target"):
-        FreqCaConfig(forecast_target="output")
+        FreqCaConfig(warmup_stride=1, forecast_target="output")
 
 
 def test_the_noise_form_says_which_steps_it_cannot_forecast():
     # The hook computes a step `can_predict` refuses (begin_call), so a forecast never runs without its inputs.
-    forecaster = OutputForecaster(FreqCaConfig(), flow_velocity=True)
+    forecaster = OutputForecaster(FreqCaConfig(warmup_stride=1), flow_velocity=True)
     x = torch.randn(1, 4, 2)
     assert not forecaster.can_predict(x, 0.5)  # nothing recorded yet
     forecaster.update(torch.randn(1, 4, 2), time=0.0, step=0, x=x, sigma=0.9)
@@ -140,7 +143,7 @@ def test_the_noise_form_says_which_steps_it_cannot_forecast():
     assert not forecaster.can_predict(torch.randn(1, 5, 2), 0.5)
     with pytest.raises(RuntimeError, match="noise level"):
         forecaster.predict(1.0, x=x, sigma=None)
-    velocity = OutputForecaster(FreqCaConfig(output_form="velocity"), flow_velocity=True)
+    velocity = OutputForecaster(FreqCaConfig(warmup_stride=1, output_form="velocity"), flow_velocity=True)
     velocity.update(torch.randn(1, 4, 2), time=0.0, step=0)
     assert velocity.can_predict(None, None)
 
@@ -166,7 +169,7 @@ class _SubmoduleCalls:
 @parameterized.expand([("flux",), ("qwen",)])
 def test_predicted_steps_with_the_model_output_target_run_no_submodule(name):
     tiny = TINY_MODELS[name]()
-    config = FreqCaConfig(cache_interval=4)
+    config = FreqCaConfig(warmup_stride=1, cache_interval=4)
     tiny.model.enable_cache(config)
     calls = _SubmoduleCalls(tiny.model)
     run_steps(tiny, num_steps=14)
@@ -184,7 +187,7 @@ def test_a_predicted_step_that_asks_for_another_output_packing_runs_the_forward_
     # last full step's output was, so the forward runs (blocks skipped) and its output is replaced. Either way the
     # values are those of a run that keeps one packing.
     times = timesteps(10)
-    config = FreqCaConfig(cache_interval=4)
+    config = FreqCaConfig(warmup_stride=1, cache_interval=4)
     outputs = {}
     for mixed in (False, True):
         tiny = TINY_MODELS["flux"]()
@@ -211,7 +214,7 @@ def test_a_predicted_step_that_asks_for_another_output_packing_runs_the_forward_
 
 @parameterized.expand([("velocity",), ("noise",)])
 def test_changing_a_returned_output_in_place_does_not_change_later_forecasts(output_form):
-    config = FreqCaConfig(cache_interval=4, output_form=output_form)
+    config = FreqCaConfig(warmup_stride=1, cache_interval=4, output_form=output_form)
     runs = []
     for scribble in (False, True):
         tiny = TINY_MODELS["flux"]()

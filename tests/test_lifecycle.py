@@ -56,10 +56,14 @@ SPLIT = {
 }
 
 
-def written_out_schedule(num_steps: int, interval: int, warmup: int = 2) -> list[int]:
-    # Independent of `full_steps`: warm-up, the first full step ceil(N / 2) after it, then every N.
-    start = warmup - 1 + math.ceil(interval / 2)
-    return [s for s in range(num_steps) if s < warmup or (s >= start and (s - start) % interval == 0)]
+# Most tests here pin the paper's consecutive warm-up (`warmup_stride=1`): their schedules are written out for it. The
+# default stride is tested in test_schedule_config.py and with real pipelines in test_presets.py.
+def written_out_schedule(num_steps: int, interval: int, warmup: int = 2, stride: int = 1) -> list[int]:
+    # Independent of `full_steps`: warm-up steps `stride` apart (at most `interval`), the first full step ceil(N / 2)
+    # after the last of them, then every N.
+    warmup_steps = [k * min(stride, interval) for k in range(warmup)]
+    start = warmup_steps[-1] + math.ceil(interval / 2)
+    return [s for s in range(num_steps) if s in warmup_steps or (s >= start and (s - start) % interval == 0)]
 
 
 class CallCounter:
@@ -98,7 +102,7 @@ def test_inference_mode_is_bit_identical_to_no_grad(name, cfg):
     if name == "qwenimage_edit" and cfg:
         pytest.skip("covered without CFG; each call of this pipeline encodes a 1024x1024 reference image")
     pipe, inputs = build_tiny_pipeline(name)
-    config = FreqCaConfig(cache_interval=3, **SPLIT[_family(name)])
+    config = FreqCaConfig(warmup_stride=1, cache_interval=3, **SPLIT[_family(name)])
     with torch.inference_mode():  # enabled under inference_mode too, as in the issue
         pipe.transformer.enable_cache(config)
     reference = _images(pipe, inputs, cfg, num_inference_steps=8)  # the pipeline's own no_grad
@@ -114,7 +118,7 @@ def test_inference_mode_is_bit_identical_to_no_grad(name, cfg):
 def test_inference_mode_inside_one_generation_of_direct_calls():
     # Switching modes between the steps of one generation (direct calls): the stored features come from both.
     tiny = TINY_MODELS["flux"]()
-    config = FreqCaConfig(cache_interval=3, **SPLIT["flux"])
+    config = FreqCaConfig(warmup_stride=1, cache_interval=3, **SPLIT["flux"])
     tiny.model.enable_cache(config)
     reference = run_steps(tiny, num_steps=10)
     tiny.model._reset_stateful_cache()
@@ -132,7 +136,7 @@ def test_aborted_img2img_call_does_not_poison_the_next():
     # The issue's case: FluxImg2ImgPipeline, 12 steps, cache_interval=3. Call 1 (strength 1.0) is stopped after step 5
     # by a KeyboardInterrupt from callback_on_step_end; call 2 (strength 0.5) starts at a lower timestep.
     pipe, inputs = build_tiny_pipeline("flux_img2img")
-    config = FreqCaConfig(cache_interval=3)
+    config = FreqCaConfig(warmup_stride=1, cache_interval=3)
     pipe.transformer.enable_cache(config)
 
     def interrupt(pipe, step, timestep, callback_kwargs):
@@ -172,7 +176,7 @@ def test_aborted_text_to_image_call_with_and_without_contexts(cfg):
     # leaves state behind; the next call with fewer steps still equals a fresh run.
     for name in ("flux", "flux_kontext"):
         pipe, inputs = build_tiny_pipeline(name)
-        config = FreqCaConfig(cache_interval=3)
+        config = FreqCaConfig(warmup_stride=1, cache_interval=3)
         pipe.transformer.enable_cache(config)
 
         def interrupt(pipe, step, timestep, callback_kwargs):
@@ -195,7 +199,7 @@ def test_disable_cache_frees_the_cache_at_once():
     # A call cut short leaves the cache filled; `disable_cache` must free it without waiting for Python's cycle
     # collector (the hooks and the runtime reference each other), or a GPU keeps it until some later collection.
     pipe, inputs = build_tiny_pipeline("flux")
-    pipe.transformer.enable_cache(FreqCaConfig(cache_interval=3))
+    pipe.transformer.enable_cache(FreqCaConfig(warmup_stride=1, cache_interval=3))
 
     def interrupt(pipe, step, timestep, callback_kwargs):
         if step == 6:
@@ -220,7 +224,7 @@ def test_aborted_call_with_step_index_restarts_lower():
     # Without a pipeline (direct calls), a context that passes `step_index` (as Wan's pipelines do) restarts when the
     # index does not advance, even if the new trajectory starts below where the aborted one stopped.
     tiny = TINY_MODELS["flux"]()
-    config = FreqCaConfig(cache_interval=3)
+    config = FreqCaConfig(warmup_stride=1, cache_interval=3)
     tiny.model.enable_cache(config)
     aborted = timesteps(12)[:6]
     lower = [t * 0.5 for t in timesteps(8)]  # starts at 0.5, below the aborted run's last timestep (~0.58)
@@ -322,7 +326,7 @@ def test_heun_sampler_repeats_every_timestep_inside_a_named_context():
         return latents, outputs
 
     reference, reference_outputs = sample()
-    config = FreqCaConfig(cache_interval=3)
+    config = FreqCaConfig(warmup_stride=1, cache_interval=3)
     tiny.model.enable_cache(config)
     with CallCounter(tiny.model) as counter:
         cached, outputs = sample()
@@ -365,7 +369,7 @@ def test_increasing_timesteps():
     tiny = TINY_MODELS["flux"]()
     times = [1.0 - t for t in timesteps(10)]  # 0.0, 0.1, ..., 0.9
     assert times == sorted(times)
-    config = FreqCaConfig(cache_interval=3)
+    config = FreqCaConfig(warmup_stride=1, cache_interval=3)
     tiny.model.enable_cache(config)
     first = run_steps(tiny, times=times)
     stats = get_freqca_stats(tiny.model).contexts["cond"]
@@ -384,7 +388,7 @@ def test_increasing_timesteps():
 def test_new_generation_detected_by_timestep_direction():
     # Decreasing runs back to back without a reset (direct calls): the jump up starts a new generation.
     tiny = TINY_MODELS["flux"]()
-    tiny.model.enable_cache(FreqCaConfig(cache_interval=3))
+    tiny.model.enable_cache(FreqCaConfig(warmup_stride=1, cache_interval=3))
     first = run_steps(tiny, num_steps=10)
     second = run_steps(tiny, num_steps=10)
     assert all(torch.equal(a, b) for a, b in zip(first, second))
@@ -435,7 +439,7 @@ def test_per_token_timesteps_with_fixed_entries():
     assert received[0].ndim == 2 and (received[0][0, :4] == 0).all() and (received[0][0, 4:] == 1000).all()
     assert all(r.max() > s.max() for r, s in zip(received, received[1:]))  # the free tokens decrease
 
-    config = FreqCaConfig(cache_interval=3)
+    config = FreqCaConfig(warmup_stride=1, cache_interval=3)
     pipe.transformer.enable_cache(config)
     with CallCounter(pipe.transformer, attention="attn1") as counter:
         cached = pipe(**kwargs, generator=torch.Generator().manual_seed(0)).frames
@@ -468,7 +472,7 @@ def test_two_experts_each_get_their_own_warmup():
     low = 16 - high
     assert (high, low) == (8, 8)  # expert 2 takes over at global step 8
 
-    config = FreqCaConfig(cache_interval=3)
+    config = FreqCaConfig(warmup_stride=1, cache_interval=3)
     pipe.transformer.enable_cache(config)
     pipe.transformer_2.enable_cache(config)
     with CallCounter(pipe.transformer, "attn1") as one, CallCounter(pipe.transformer_2, "attn1") as two:
@@ -493,7 +497,7 @@ def test_two_experts_each_get_their_own_warmup():
 @parameterized.expand([("flux", ("cond", "uncond")), ("flux_kontext", ("freqca_auto_0", "freqca_auto_1"))])
 def test_stats_describe_the_last_call(name, contexts):
     pipe, inputs = build_tiny_pipeline(name)
-    config = FreqCaConfig(cache_interval=3)
+    config = FreqCaConfig(warmup_stride=1, cache_interval=3)
     pipe.transformer.enable_cache(config)
     outputs = []
     spy = pipe.transformer.register_forward_hook(lambda module, args, output: outputs.append(output[0]))
@@ -532,7 +536,7 @@ def test_stats_describe_the_last_call(name, contexts):
 def test_stats_print_on_every_pipeline(name):
     # The README's example, whatever the pipeline names its contexts: 8 steps, full steps 0, 1, 3, 6.
     pipe, inputs = build_tiny_pipeline(name)
-    pipe.transformer.enable_cache(FreqCaConfig(cache_interval=3))
+    pipe.transformer.enable_cache(FreqCaConfig(warmup_stride=1, cache_interval=3))
     _images(pipe, inputs, num_inference_steps=8)
     stats = get_freqca_stats(pipe.transformer)
     assert str(stats).startswith("FreqCa, most recent call: 4 computed + 4 predicted steps")
@@ -555,7 +559,8 @@ def test_no_planned_steps_warning(caplog):
     with caplog.at_level(logging.INFO):
         for steps in (12, 8, 20, 12):
             _images(pipe, inputs, num_inference_steps=steps)
-            assert get_freqca_stats(pipe.transformer).computed_steps == len(written_out_schedule(steps, 9))
+            expected = written_out_schedule(steps, 9, stride=3)
+            assert get_freqca_stats(pipe.transformer).contexts["cond"].full_steps == expected
     ours = [r for r in caplog.records if r.name.startswith("diffusers_freqca") and r.levelno >= logging.WARNING]
     assert not ours, caplog.text
     assert "planned" not in caplog.text and pipe.transformer._freqca_runtime._warned == set()
@@ -571,7 +576,7 @@ def test_apply_freqca_reaches_cache_contexts():
     with torch.no_grad(), tiny.model.cache_context("before"):
         tiny.model(**tiny.make_inputs(1, 6, 8, 1.0))
     assert tiny.model._diffusers_hook._child_registries_cache == []
-    config = FreqCaConfig(cache_interval=3)
+    config = FreqCaConfig(warmup_stride=1, cache_interval=3)
     for _ in range(2):  # and again after remove_freqca
         apply_freqca(tiny.model, config)
         run_steps(tiny, num_steps=8, context="cond")
@@ -583,8 +588,12 @@ def test_apply_freqca_reaches_cache_contexts():
 # ----------------------------------------------------------------------------------- a run that skips nothing
 
 
-# A run no longer than the warm-up (2 steps) skips nothing, whatever the interval.
-@pytest.mark.parametrize("config, steps", [({"cache_interval": 1}, 8), ({"cache_interval": 3}, 2)])
+# A run no longer than the warm-up skips nothing, whatever the interval: 2 steps with the consecutive warm-up, 1 with
+# the default (its steps 1 and 2 are forecast).
+@pytest.mark.parametrize(
+    "config, steps",
+    [({"cache_interval": 1}, 8), ({"cache_interval": 3, "warmup_stride": 1}, 2), ({"cache_interval": 3}, 1)],
+)
 def test_a_run_that_skips_nothing_warns_once(config, steps, caplog):
     pipe, inputs = build_tiny_pipeline("flux")
     pipe.transformer.enable_cache(FreqCaConfig(**config))
@@ -598,7 +607,7 @@ def test_a_run_that_skips_nothing_warns_once(config, steps, caplog):
 
 def test_an_aborted_call_inside_the_warmup_does_not_warn(caplog):
     pipe, inputs = build_tiny_pipeline("flux")
-    pipe.transformer.enable_cache(FreqCaConfig(cache_interval=3))
+    pipe.transformer.enable_cache(FreqCaConfig(warmup_stride=1, cache_interval=3))
 
     def interrupt(pipe, step, timestep, callback_kwargs):
         raise KeyboardInterrupt

@@ -33,11 +33,11 @@ def _hook_names(model):
 def test_enable_disable_state_and_double_enable(name):
     model = TINY_MODELS[name]().model
     assert not model.is_cache_enabled
-    config = FreqCaConfig()
+    config = FreqCaConfig(warmup_stride=1)
     model.enable_cache(config)
     assert model.is_cache_enabled and model._cache_config is config
     with pytest.raises(ValueError, match="Caching has already been enabled"):
-        model.enable_cache(FreqCaConfig())
+        model.enable_cache(FreqCaConfig(warmup_stride=1))
     with pytest.raises(ValueError, match="Caching has already been enabled"):
         model.enable_cache(FirstBlockCacheConfig(threshold=0.1))
     model.disable_cache()
@@ -47,7 +47,7 @@ def test_enable_disable_state_and_double_enable(name):
 @parameterized.expand(MODELS)
 def test_hooks_registered_on_every_block_and_all_removed(name):
     model = TINY_MODELS[name]().model
-    model.enable_cache(FreqCaConfig())
+    model.enable_cache(FreqCaConfig(warmup_stride=1))
     model_blocks = blocks(model)
     for index, block in enumerate(model_blocks):
         expected = _FREQCA_LEADER_BLOCK_HOOK if index == 0 else _FREQCA_BLOCK_HOOK
@@ -62,7 +62,7 @@ def test_hooks_registered_on_every_block_and_all_removed(name):
 def test_predicted_steps_differ_are_finite_and_full_steps_match(name):
     tiny = TINY_MODELS[name]()
     reference = run_steps(tiny, num_steps=12)
-    config = FreqCaConfig(cache_interval=3)
+    config = FreqCaConfig(warmup_stride=1, cache_interval=3)
     tiny.model.enable_cache(config)
     cached = run_steps(tiny, num_steps=12)
     full = set(full_steps(12, config))
@@ -79,7 +79,7 @@ def test_predicted_steps_differ_are_finite_and_full_steps_match(name):
 @parameterized.expand(MODELS)
 def test_no_block_computes_on_predicted_steps(name):
     tiny = TINY_MODELS[name]()
-    config = FreqCaConfig(cache_interval=4, disable_cache_before_step=2)
+    config = FreqCaConfig(warmup_stride=1, cache_interval=4, disable_cache_before_step=2)
     tiny.model.enable_cache(config)
     counter = BlockComputeCounter(tiny.model)
     run_steps(tiny, num_steps=14)
@@ -92,7 +92,7 @@ def test_no_block_computes_on_predicted_steps(name):
 def test_disable_restores_bit_identical_outputs(name):
     tiny = TINY_MODELS[name]()
     reference = run_steps(tiny)
-    tiny.model.enable_cache(FreqCaConfig(cache_interval=3))
+    tiny.model.enable_cache(FreqCaConfig(warmup_stride=1, cache_interval=3))
     run_steps(tiny)
     tiny.model.disable_cache()
     assert all(torch.equal(a, b) for a, b in zip(reference, run_steps(tiny)))
@@ -102,7 +102,7 @@ def test_disable_restores_bit_identical_outputs(name):
 def test_first_pass_equal_across_contexts_and_contexts_are_separate(name):
     tiny = TINY_MODELS[name]()
     reference = run_steps(tiny, num_steps=8)
-    tiny.model.enable_cache(FreqCaConfig(cache_interval=3))
+    tiny.model.enable_cache(FreqCaConfig(warmup_stride=1, cache_interval=3))
     outputs = {"cond": [], "uncond": []}
     with torch.no_grad():
         for t in timesteps(8):
@@ -115,13 +115,17 @@ def test_first_pass_equal_across_contexts_and_contexts_are_separate(name):
         torch.testing.assert_close(a, b)
     stats = get_freqca_stats(tiny.model)
     assert set(stats.contexts) == {"cond", "uncond"}
-    assert stats.contexts["cond"].full_steps == stats.contexts["uncond"].full_steps == full_steps(8, FreqCaConfig(3))
+    assert (
+        stats.contexts["cond"].full_steps
+        == stats.contexts["uncond"].full_steps
+        == full_steps(8, FreqCaConfig(3, warmup_stride=1))
+    )
 
 
 @parameterized.expand(MODELS)
 def test_reset_restarts_cleanly(name):
     tiny = TINY_MODELS[name]()
-    tiny.model.enable_cache(FreqCaConfig(cache_interval=3))
+    tiny.model.enable_cache(FreqCaConfig(warmup_stride=1, cache_interval=3))
     first = run_steps(tiny)
     tiny.model._reset_stateful_cache()
     second = run_steps(tiny)
@@ -133,7 +137,7 @@ def test_new_generation_without_reset_is_detected(name):
     # An interrupted run (an exception mid-loop) leaves state behind; the timestep jumping back up marks a new run.
     tiny = TINY_MODELS[name]()
     reference = run_steps(tiny, num_steps=10)
-    tiny.model.enable_cache(FreqCaConfig(cache_interval=3))
+    tiny.model.enable_cache(FreqCaConfig(warmup_stride=1, cache_interval=3))
     run_steps(tiny, times=timesteps(10)[:6])
     again = run_steps(tiny, num_steps=10)
     tiny.model._reset_stateful_cache()
@@ -153,7 +157,7 @@ def test_new_generation_without_reset_is_detected(name):
 def test_shape_change_mid_run_restarts_with_full_computation(_, name, change):
     tiny = TINY_MODELS[name]()
     times = timesteps(12)
-    config = FreqCaConfig(cache_interval=3)
+    config = FreqCaConfig(warmup_stride=1, cache_interval=3)
     tiny.model.enable_cache(config)
     run_steps(tiny, times=times[:5])
     counter = BlockComputeCounter(tiny.model)
@@ -168,7 +172,7 @@ def test_shape_change_mid_run_restarts_with_full_computation(_, name, change):
 
 def test_dtype_change_restarts():
     tiny = TINY_MODELS["flux"]()
-    tiny.model.enable_cache(FreqCaConfig(cache_interval=3))
+    tiny.model.enable_cache(FreqCaConfig(warmup_stride=1, cache_interval=3))
     times = timesteps(10)
     run_steps(tiny, times=times[:5])
     tiny.model.to(torch.float64)
@@ -184,7 +188,7 @@ def test_dtype_change_restarts():
 def test_without_cache_context_uses_automatic_contexts(name):
     tiny = TINY_MODELS[name]()
     reference = run_steps(tiny, num_steps=9)
-    config = FreqCaConfig(cache_interval=3)
+    config = FreqCaConfig(warmup_stride=1, cache_interval=3)
     tiny.model.enable_cache(config)
     with torch.no_grad():
         outputs = []
@@ -204,6 +208,7 @@ def test_without_cache_context_uses_automatic_contexts(name):
 def _crf_reuse_config(crf_form: str) -> FreqCaConfig:
     # The CRF reused as it is (order 0), with the paper's three warm-up steps: full steps 0, 1, 2, 5 of 6.
     return FreqCaConfig(
+        warmup_stride=1,
         cache_interval=5,
         disable_cache_before_step=3,
         low_freq_order=0,
@@ -282,13 +287,13 @@ def test_registration_is_idempotent_and_keeps_the_diffusers_docstring():
 
 def test_apply_freqca_errors():
     with pytest.raises(ValueError, match="no transformer block list"):
-        apply_freqca(torch.nn.Linear(2, 2), FreqCaConfig())
+        apply_freqca(torch.nn.Linear(2, 2), FreqCaConfig(warmup_stride=1))
     with pytest.raises(ValueError, match="must be a FreqCaConfig"):
         apply_freqca(TINY_MODELS["flux"]().model, {"cache_interval": 6})
     model = TINY_MODELS["flux"]().model
-    apply_freqca(model, FreqCaConfig())
+    apply_freqca(model, FreqCaConfig(warmup_stride=1))
     with pytest.raises(ValueError, match="already applied"):
-        apply_freqca(model, FreqCaConfig())
+        apply_freqca(model, FreqCaConfig(warmup_stride=1))
     remove_freqca(model)
     with pytest.raises(ValueError, match="not applied"):
         remove_freqca(model)
@@ -305,7 +310,7 @@ def test_apply_freqca_errors():
             self.blocks = torch.nn.ModuleList([Block()])
 
     with pytest.raises(ValueError, match="nor diffusers' TransformerBlockRegistry has it"):
-        apply_freqca(Model(), FreqCaConfig())
+        apply_freqca(Model(), FreqCaConfig(warmup_stride=1))
 
 
 def test_unknown_grid_warns_once_and_falls_back_or_raises(caplog):
@@ -313,7 +318,7 @@ def test_unknown_grid_warns_once_and_falls_back_or_raises(caplog):
     inputs = tiny.make_inputs(1, 6, 8, 1.0)
     inputs["img_ids"] = inputs["img_ids"][torch.randperm(48, generator=torch.Generator().manual_seed(0))]
     split = {"decomposition": "dct", "low_freq_order": 0, "high_freq_order": 2}  # a band split needs the grid
-    tiny.model.enable_cache(FreqCaConfig(cache_interval=2, **split))
+    tiny.model.enable_cache(FreqCaConfig(warmup_stride=1, cache_interval=2, **split))
     with torch.no_grad(), tiny.model.cache_context("cond"):
         for t in timesteps(5):
             tiny.model(**{**inputs, "timestep": torch.tensor([t])})
@@ -321,7 +326,7 @@ def test_unknown_grid_warns_once_and_falls_back_or_raises(caplog):
     assert runtime.state_manager.get_state_for("cond").layout.segments[0].height == 1
     assert len(runtime._warned) == 1
     tiny.model.disable_cache()
-    tiny.model.enable_cache(FreqCaConfig(grid_fallback="error", **split))
+    tiny.model.enable_cache(FreqCaConfig(warmup_stride=1, grid_fallback="error", **split))
     with torch.no_grad(), tiny.model.cache_context("cond"), pytest.raises(ValueError, match="grid_fallback='error'"):
         tiny.model(**inputs)
 
@@ -336,7 +341,9 @@ def test_spacing_modes_run_and_track_positions(spacing, target):
     # Order 2, so that the forecaster keeps three points. The default (the model output, two warm-up steps): full
     # steps 0, 1, 3, 6 of 8. The CRF with the paper's three warm-up steps: full steps 0, 1, 2, 4, 7.
     overrides = {} if target == "default" else {"forecast_target": "crf", "disable_cache_before_step": 3}
-    tiny.model.enable_cache(FreqCaConfig(cache_interval=3, spacing=spacing, high_freq_order=2, **overrides))
+    tiny.model.enable_cache(
+        FreqCaConfig(warmup_stride=1, cache_interval=3, spacing=spacing, high_freq_order=2, **overrides)
+    )
     times = timesteps(8)
     runtime = tiny.model._freqca_runtime
     forecaster = []
@@ -368,7 +375,7 @@ def test_registry_order_keeps_freqca_outermost():
     from diffusers.hooks import ModelHook
 
     tiny = TINY_MODELS["flux"]()
-    tiny.model.enable_cache(FreqCaConfig(cache_interval=3))
+    tiny.model.enable_cache(FreqCaConfig(warmup_stride=1, cache_interval=3))
     calls = []
 
     class Recorder(ModelHook):
@@ -383,14 +390,14 @@ def test_registry_order_keeps_freqca_outermost():
         assert block._diffusers_hook._hook_order[-1] in _FREQCA_HOOK_NAMES
     num_blocks = len(blocks(tiny.model))
     # The recorder (now inner) only sees blocks that compute: 5 full steps out of 8 with interval 3.
-    assert len(calls) == num_blocks * len(full_steps(8, FreqCaConfig(cache_interval=3)))
+    assert len(calls) == num_blocks * len(full_steps(8, FreqCaConfig(warmup_stride=1, cache_interval=3)))
 
 
 @parameterized.expand([("regional",), ("whole_model",)])
 def test_torch_compile_gives_the_eager_results(mode):
     # Only FreqCa's bookkeeping is excluded from compilation; block computations still compile.
     tiny = TINY_MODELS["flux"]()
-    tiny.model.enable_cache(FreqCaConfig(cache_interval=3))
+    tiny.model.enable_cache(FreqCaConfig(warmup_stride=1, cache_interval=3))
     eager = run_steps(tiny, num_steps=8)
     tiny.model._reset_stateful_cache()
     if mode == "regional":
@@ -406,4 +413,6 @@ def test_torch_compile_gives_the_eager_results(mode):
                     compiled.append(compiled_model(**tiny.make_inputs(1, 6, 8, t))[0])
     for a, b in zip(eager, compiled):
         torch.testing.assert_close(a, b)
-    assert get_freqca_stats(tiny.model).contexts["cond"].full_steps == full_steps(8, FreqCaConfig(cache_interval=3))
+    assert get_freqca_stats(tiny.model).contexts["cond"].full_steps == full_steps(
+        8, FreqCaConfig(warmup_stride=1, cache_interval=3)
+    )

@@ -40,8 +40,9 @@ from diffusers_freqca import FreqCaConfig, get_freqca_stats
 from diffusers_freqca.hooks import _FREQCA_HOOK_NAMES
 
 
-# 12 steps with cache_interval=3: full steps 0, 1 (warm-up), then 1 + ceil(3 / 2) = 3, 6, 9; the other 7 are predicted.
-CONFIG = {"cache_interval": 3}
+# 12 steps with cache_interval=3 and the consecutive warm-up: full steps 0, 1 (warm-up), then 1 + ceil(3 / 2) = 3, 6, 9;
+# the other 7 are predicted.
+CONFIG = {"cache_interval": 3, "warmup_stride": 1}
 FULL_STEPS = [0, 1, 3, 6, 9]
 SEEDS = (0, 1)  # two consecutive calls with different noise
 ORDERS = ("before", "after")  # enable_cache before / after the placement is set up

@@ -58,7 +58,7 @@ def _single_thread():
 
 
 def _config(name: str, **kwargs) -> FreqCaConfig:
-    return FreqCaConfig(**{"cache_interval": 3, "decomposition": DECOMPOSITION[name], **kwargs})
+    return FreqCaConfig(warmup_stride=1, **{"cache_interval": 3, "decomposition": DECOMPOSITION[name], **kwargs})
 
 
 def _call(pipe, inputs, cfg: bool = False, **overrides) -> torch.Tensor:

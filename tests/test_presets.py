@@ -21,10 +21,12 @@ def paper_schedule(num_steps: int, interval: int, warmup: int = 3) -> list[int]:
     return [s for s in range(num_steps) if s < warmup or (s - (warmup - 1)) % interval == 0]
 
 
-def default_schedule(num_steps: int, interval: int, warmup: int = 2) -> list[int]:
-    # The same for `FreqCaConfig()`'s schedule: the first full step ceil(N / 2) after the warm-up, then every N.
-    start = warmup - 1 + math.ceil(interval / 2)
-    return [s for s in range(num_steps) if s < warmup or (s >= start and (s - start) % interval == 0)]
+def default_schedule(num_steps: int, interval: int) -> list[int]:
+    # The same for `FreqCaConfig()`'s schedule: warm-up steps 0 and 3 (0 and N when N < 3), the first full step
+    # ceil(N / 2) after the second, then every N.
+    second = min(3, interval)
+    start = second + math.ceil(interval / 2)
+    return [s for s in range(num_steps) if s in (0, second) or (s >= start and (s - start) % interval == 0)]
 
 
 def preset_schedule(setting: str, num_steps: int, interval: int) -> list[int]:
@@ -35,10 +37,10 @@ def test_independent_schedule_matches_the_paper_counts():
     # The paper: 50 steps, N=6 -> 10 full steps (5.0x); N=9 -> 8 full steps (6.25x).
     assert paper_schedule(50, 6) == [0, 1, 2, 8, 14, 20, 26, 32, 38, 44]
     assert len(paper_schedule(50, 9)) == 8
-    # The defaults: two warm-up steps and half an interval to the first full step, so as many as the paper at N=6 (10)
-    # and one fewer at N=9 (7).
-    assert default_schedule(50, 6) == [0, 1, 4, 10, 16, 22, 28, 34, 40, 46]
-    assert default_schedule(50, 9) == [0, 1, 6, 15, 24, 33, 42]
+    # The defaults: warm-up steps 0 and 3 and half an interval to the first full step, so as many as the paper at N=6
+    # (10) and one fewer at N=9 (7).
+    assert default_schedule(50, 6) == [0, 3, 6, 12, 18, 24, 30, 36, 42, 48]
+    assert default_schedule(50, 9) == [0, 3, 8, 17, 26, 35, 44]
 
 
 @parameterized.expand(
@@ -50,6 +52,7 @@ def test_paper_settings_are_the_papers(model, setting, interval):
     assert config == FreqCaConfig(
         cache_interval=interval,
         disable_cache_before_step=3,
+        warmup_stride=1,
         first_interval=interval,
         disable_cache_after_step=None,
         full_compute_steps=None,
@@ -197,9 +200,9 @@ def test_presets_drive_real_pipelines(model, pipeline_name):
     pipe(**inputs(seed=0))
     stats = get_freqca_stats(pipe.transformer)
     assert stats.contexts
-    # N=9 over the 12 steps of the tiny pipelines: warm-up 0, 1, then step 1 + ceil(9 / 2) = 6 (the next, 15, is past
+    # N=9 over the 12 steps of the tiny pipelines: warm-up 0, 3, then step 3 + ceil(9 / 2) = 8 (the next, 17, is past
     # the end).
-    expected = [0, 1, 6]
+    expected = [0, 3, 8]
     assert default_schedule(NUM_INFERENCE_STEPS, 9) == expected
     assert stats.computed_steps == len(expected) * len(stats.contexts)
     for context in stats.contexts.values():

@@ -15,31 +15,39 @@ from parameterized import parameterized
 from diffusers_freqca import FreqCaConfig, full_steps, get_freqca_stats, is_full_step
 
 
-def written_out_schedule(num_steps: int, interval: int, warmup: int = 2, first: int | None = None) -> list[int]:
-    # Independent of `full_steps`: the warm-up steps, then a full step `first` steps after the last warm-up step
-    # (default `ceil(interval / 2)`), then one every `interval` steps.
+def written_out_schedule(
+    num_steps: int, interval: int, warmup: int = 2, first: int | None = None, stride: int = 3
+) -> list[int]:
+    # Independent of `full_steps`: `warmup` warm-up steps `stride` apart (the stride capped at `interval`), then a full
+    # step `first` steps after the last warm-up step (default `ceil(interval / 2)`), then one every `interval` steps.
     first = math.ceil(interval / 2) if first is None else first
-    start = warmup - 1 + first
-    return [s for s in range(num_steps) if s < warmup or (s >= start and (s - start) % interval == 0)]
+    stride = min(stride, interval)
+    warmup_steps = [k * stride for k in range(warmup)]
+    start = warmup_steps[-1] + first
+    return [s for s in range(num_steps) if s in warmup_steps or (s >= start and (s - start) % interval == 0)]
 
 
 def test_default_schedules():
-    # Written out by hand: warm-up 0, 1; first full step ceil(N / 2) after step 1; then every N.
-    assert full_steps(50, FreqCaConfig(cache_interval=6)) == [0, 1, 4, 10, 16, 22, 28, 34, 40, 46]
-    assert full_steps(50, FreqCaConfig(cache_interval=9)) == [0, 1, 6, 15, 24, 33, 42]
-    assert full_steps(12, FreqCaConfig(cache_interval=3)) == [0, 1, 3, 6, 9]
-    assert full_steps(8, FreqCaConfig(cache_interval=3)) == [0, 1, 3, 6]
+    # Written out by hand: warm-up 0 and 3; the first full step ceil(N / 2) after step 3; then every N.
+    assert full_steps(50, FreqCaConfig(cache_interval=6)) == [0, 3, 6, 12, 18, 24, 30, 36, 42, 48]
+    assert full_steps(50, FreqCaConfig(cache_interval=9)) == [0, 3, 8, 17, 26, 35, 44]
+    assert full_steps(28, FreqCaConfig(cache_interval=9)) == [0, 3, 8, 17, 26]
+    assert full_steps(12, FreqCaConfig(cache_interval=3)) == [0, 3, 5, 8, 11]
+    # The stride is capped at the interval: N=2 warms up on steps 0 and 2.
+    assert full_steps(8, FreqCaConfig(cache_interval=2)) == [0, 2, 3, 5, 7]
+    # The paper's consecutive warm-up is one field away.
+    assert full_steps(12, FreqCaConfig(cache_interval=3, warmup_stride=1)) == [0, 1, 3, 6, 9]
 
 
 def test_paper_schedules_with_an_even_first_interval():
     # The paper's schedule: three warm-up steps (0, 1, 2), then one full step every N steps after step 2.
-    paper = {"disable_cache_before_step": 3}
+    paper = {"disable_cache_before_step": 3, "warmup_stride": 1}
     six = full_steps(50, FreqCaConfig(cache_interval=6, first_interval=6, **paper))
     assert six == [0, 1, 2, 8, 14, 20, 26, 32, 38, 44]
     nine = full_steps(50, FreqCaConfig(cache_interval=9, first_interval=9, **paper))
     assert nine == [0, 1, 2, 11, 20, 29, 38, 47] and 50 / len(nine) == 6.25
-    # With the default warm-up of two steps the even schedule starts N steps after step 1.
-    assert full_steps(50, FreqCaConfig(cache_interval=6, first_interval=6)) == [0, 1, 7, 13, 19, 25, 31, 37, 43, 49]
+    # With the default warm-up (steps 0 and 3) the even schedule starts N steps after step 3.
+    assert full_steps(50, FreqCaConfig(cache_interval=6, first_interval=6)) == [0, 3, 9, 15, 21, 27, 33, 39, 45]
 
 
 def test_schedule_matches_the_written_out_rule_for_every_length_interval_and_warmup():
@@ -47,11 +55,15 @@ def test_schedule_matches_the_written_out_rule_for_every_length_interval_and_war
         for interval in range(1, 12):
             for warmup in (1, 2, 3, 5):
                 for first in (None, 1, interval, interval + 2):
-                    config = FreqCaConfig(
-                        cache_interval=interval, disable_cache_before_step=warmup, first_interval=first
-                    )
-                    expected = written_out_schedule(steps, interval, warmup, first)
-                    assert full_steps(steps, config) == expected, (steps, interval, warmup, first)
+                    for stride in (1, 2, 3, 7):
+                        config = FreqCaConfig(
+                            cache_interval=interval,
+                            disable_cache_before_step=warmup,
+                            first_interval=first,
+                            warmup_stride=stride,
+                        )
+                        expected = written_out_schedule(steps, interval, warmup, first, stride)
+                        assert full_steps(steps, config) == expected, (steps, interval, warmup, first, stride)
 
 
 def test_schedule_needs_no_step_count():
@@ -70,9 +82,11 @@ def test_extra_full_steps_and_disable_after():
     config = FreqCaConfig(cache_interval=6, full_compute_steps=(47, 5), disable_cache_after_step=49)
     assert config.full_compute_steps == (5, 47)
     # The interval counts from the most recent full step, whichever rule made it.
-    assert full_steps(50, config) == [0, 1, 4, 5, 11, 17, 23, 29, 35, 41, 47, 49]
-    # An extra full step inside the first interval (the scheduled one is step 4): the regular interval counts from it.
-    assert full_steps(20, FreqCaConfig(cache_interval=6, full_compute_steps=(3,))) == [0, 1, 3, 9, 15]
+    assert full_steps(50, config) == [0, 3, 5, 11, 17, 23, 29, 35, 41, 47, 49]
+    # An extra full step inside the first interval (the scheduled one is step 6): the regular interval counts from it.
+    assert full_steps(20, FreqCaConfig(cache_interval=6, full_compute_steps=(4,))) == [0, 3, 4, 10, 16]
+    # Inside the warm-up, extra full steps are full too and do not move the warm-up's own steps.
+    assert full_steps(12, FreqCaConfig(cache_interval=6, full_compute_steps=(1,))) == [0, 1, 3, 6]
 
 
 def test_is_full_step_without_history_is_full():
@@ -94,6 +108,7 @@ NON_FINITE = (float("nan"), float("inf"), float("-inf"))
 BAD_VALUES: dict[str, list] = {
     "cache_interval": [0, -3, 2.5, 6.0, True, "6", None],
     "disable_cache_before_step": [0, -1, 1.5, False, "3", None],
+    "warmup_stride": [0, -1, 3.0, True, "3", None],
     "first_interval": [0, -2, 3.0, True, "3"],
     "disable_cache_after_step": [-1, 4.0, True, "48"],
     "full_compute_steps": [(1, -2), (1.0,), (True,), "12", b"12", 12, ("1",)],
@@ -218,7 +233,7 @@ def test_a_config_changed_after_enable_cache_changes_nothing_and_is_checked_agai
     tiny.model.enable_cache(config)
     config.cache_interval = 6  # the running cache keeps the copy it was given
     run_steps(tiny, num_steps=12)
-    assert get_freqca_stats(tiny.model).contexts["cond"].full_steps == [0, 1, 3, 6, 9]
+    assert get_freqca_stats(tiny.model).contexts["cond"].full_steps == [0, 3, 5, 8, 11]
     tiny.model.disable_cache()
     config.cache_interval = 0
     with pytest.raises(ValueError, match="cache_interval"):

@@ -121,13 +121,13 @@ def test_aligned_layouts():
 @pytest.mark.parametrize("value", [0.0, 1.5, -0.1, float("nan"), float("inf"), "0.1", True])
 def test_temporal_cutoff_ratio_is_validated(value):
     with pytest.raises(ValueError, match="temporal_cutoff_ratio"):
-        FreqCaConfig(temporal_cutoff_ratio=value)
+        FreqCaConfig(warmup_stride=1, temporal_cutoff_ratio=value)
 
 
 def test_temporal_cutoff_ratio_round_trips():
-    config = FreqCaConfig(decomposition="dct", temporal_cutoff_ratio=0.25)
+    config = FreqCaConfig(warmup_stride=1, decomposition="dct", temporal_cutoff_ratio=0.25)
     assert FreqCaConfig.from_dict(config.to_dict()) == config
-    assert FreqCaConfig().temporal_cutoff_ratio is None
+    assert FreqCaConfig(warmup_stride=1).temporal_cutoff_ratio is None
 
 
 # ------------------------------------------------------------------------------------------------- token grids
@@ -231,8 +231,8 @@ def test_flux2_kv_extract_step_drops_the_references_before_the_head():
         num_attention_heads=2, joint_attention_dim=32, timestep_guidance_channels=256, axes_dims_rope=(4, 4, 4, 4),
     ).eval()  # fmt: skip
     config = FreqCaConfig(
-        cache_interval=2, disable_cache_before_step=2, decomposition="dct", low_freq_order=0, high_freq_order=1,
-        grid_fallback="error",
+        cache_interval=2, disable_cache_before_step=2, warmup_stride=1, decomposition="dct", low_freq_order=0,
+        high_freq_order=1, grid_fallback="error",
     )  # fmt: skip
     model.enable_cache(config)
 
@@ -266,7 +266,7 @@ def test_refused_class_names_the_reason():
         check_supported(_Model("GlmImageTransformer2DModel", {}))
     assert check_supported(_Model("WanTransformer3DModel", {})) is FAMILIES["WanTransformer3DModel"]
     with pytest.raises(ValueError, match="FreqCa does not support Kandinsky6Transformer3DModel"):
-        apply_freqca(_Model("Kandinsky6Transformer3DModel", {}), FreqCaConfig())
+        apply_freqca(_Model("Kandinsky6Transformer3DModel", {}), FreqCaConfig(warmup_stride=1))
 
 
 def test_block_table_overrides_diffusers_registry():

@@ -20,10 +20,11 @@ steps than the default at that interval. The default is always a candidate, so o
 is never worse than the default. The result is written as `freqca_config.json` and a model-card section, the files
 Hub model cards with recommended configs are made of.
 
-Candidates (nine): the default; the output forecast as it is (`output_form="velocity"`) and the CRF through the
-output head (`forecast_target="crf"`); the forecast axis (log-SNR, step index); a second-order forecast; the first
-full step after the warm-up at a third of `cache_interval`, and the paper's even schedule; one frequency split (low
-band reused, high band extrapolated, the paper's idea) on the token grid.
+Candidates (ten): the default; the output forecast as it is (`output_form="velocity"`) and the CRF through the
+output head (`forecast_target="crf"`); the forecast axis (log-SNR, step index); a second-order forecast; the warm-up
+on consecutive steps (`warmup_stride=1`), the first full step after the warm-up at a third of `cache_interval`, and
+the paper's even schedule; one frequency split (low band reused, high band extrapolated, the paper's idea) on the
+token grid.
 """
 
 import argparse
@@ -140,7 +141,9 @@ def candidate_configs(cache_interval: int, splits: tuple[str, ...] = ("dct",)) -
         FreqCaConfig(cache_interval=cache_interval, spacing="step"),
         # Second order: better where the model's trajectories curve smoothly, worse where they do not (the zoo).
         FreqCaConfig(cache_interval=cache_interval, low_freq_order=2, high_freq_order=2),
-        # Where the full steps fall: a shorter first interval, or the paper's even placement.
+        # Where the full steps fall: the warm-up on consecutive steps (0, 1; the paper's), a shorter first interval,
+        # or the paper's even placement.
+        FreqCaConfig(cache_interval=cache_interval, warmup_stride=1),
         FreqCaConfig(cache_interval=cache_interval, first_interval=max(1, math.ceil(cache_interval / 3))),
         FreqCaConfig(cache_interval=cache_interval, first_interval=cache_interval),
     ]

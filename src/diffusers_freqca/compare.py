@@ -291,8 +291,8 @@ def format_stats(stats: FreqCaStats) -> list[str]:
         stats (`FreqCaStats`): from `get_freqca_stats`.
 
     Returns:
-        `list[str]`: the lines, e.g. `"FreqCa context 'cond': 10 computed + 40 predicted steps, full steps [0, 1, 4,
-        10, ...], cache 0.25 MiB, restarts 0"` (the demo's tiny model, 8 images of 64x64, `FreqCaConfig()`).
+        `list[str]`: the lines, e.g. `"FreqCa context 'cond': 10 computed + 40 predicted steps, full steps [0, 3, 6,
+        12, ...], cache 0.25 MiB, restarts 0"` (the demo's tiny model, 8 images of 64x64, `FreqCaConfig()`).
 
     Example:
         ```python

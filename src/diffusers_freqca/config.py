@@ -96,8 +96,8 @@ class FreqCaConfig:
 
     The defaults are the configuration with the best worst-case margin over diffusers' built-in caches on the
     project's model zoo (docs/benchmarks.md): a first-order forecast of the model output (in the noise form where the
-    model's family allows it) along the noise level sigma, two warm-up steps, a first full
-    step after half an interval, then one every `cache_interval` steps. They need no step count. The paper's recipe
+    model's family allows it) along the noise level sigma, two warm-up full steps three steps apart (0 and 3), a
+    first full step after half an interval, then one every `cache_interval` steps. They need no step count. The paper's recipe
     (a band-split CRF forecast with the Hermite predictor, three warm-up steps, an even schedule) is
     `FreqCaConfig.from_preset(model, "paper")`; `forecast_target="crf"` with a `decomposition` and different band
     orders gives the frequency-aware CRF forecast with any other settings.
@@ -108,8 +108,18 @@ class FreqCaConfig:
             setting). After the warm-up, the first full step comes `first_interval` steps after the last warm-up step,
             and then one every `cache_interval` steps. `1` computes every step.
         disable_cache_before_step (`int`, defaults to `2`):
-            The first `disable_cache_before_step` steps of every generation are full steps (warm-up). At least `1`,
-            because nothing can be forecast before the first full step.
+            How many warm-up full steps start every generation. At least `1`, because nothing can be forecast before
+            the first full step. They are `warmup_stride` steps apart.
+        warmup_stride (`int`, defaults to `3`):
+            Steps between consecutive warm-up full steps: the warm-up computes steps `0, warmup_stride, ...,
+            (disable_cache_before_step - 1) * warmup_stride`, and the steps between them are forecast from the full
+            steps before them (between the first two, from the first alone). `1` computes the first
+            `disable_cache_before_step` steps (the paper's warm-up); a stride above `cache_interval` is taken as
+            `cache_interval` (so `cache_interval=1` still computes every step). Near pure noise the model's noise prediction
+            barely moves from one step to the next, so a second full step right after the first adds little, and a
+            slope taken over one step extrapolates poorly: on the tune half of the model zoo, the warm-up at steps 0
+            and 3 beat 0 and 1 in all 10 cells where both make as many full steps (by 0.1 to 1.6 dB;
+            docs/benchmarks.md).
         first_interval (`int`, *optional*, defaults to `None`):
             Steps from the last warm-up step to the first full step after it. `None` uses `ceil(cache_interval / 2)`:
             the features change fastest early in the trajectory, so the first forecast reaches less far. The paper
@@ -205,6 +215,7 @@ class FreqCaConfig:
 
     cache_interval: int = 6
     disable_cache_before_step: int = 2
+    warmup_stride: int = 3
     first_interval: int | None = None
     disable_cache_after_step: int | None = None
     full_compute_steps: tuple[int, ...] | None = None
@@ -225,6 +236,7 @@ class FreqCaConfig:
     def __post_init__(self):
         _check_int("cache_interval", self.cache_interval, 1)
         _check_int("disable_cache_before_step", self.disable_cache_before_step, 1)
+        _check_int("warmup_stride", self.warmup_stride, 1)
         if self.first_interval is not None:
             _check_int("first_interval", self.first_interval, 1)
         if self.disable_cache_after_step is not None:
@@ -279,6 +291,16 @@ class FreqCaConfig:
                 f"got {self.cache_dtype!r}."
             )
         _check_choice("grid_fallback", self.grid_fallback, GRID_FALLBACKS)
+
+    @property
+    def resolved_warmup_stride(self) -> int:
+        """`warmup_stride`, but never more than `cache_interval` (so that `cache_interval=1` computes every step)."""
+        return min(self.warmup_stride, self.cache_interval)
+
+    @property
+    def last_warmup_step(self) -> int:
+        """The index of the last warm-up full step: `(disable_cache_before_step - 1) * resolved_warmup_stride`."""
+        return (self.disable_cache_before_step - 1) * self.resolved_warmup_stride
 
     @property
     def resolved_first_interval(self) -> int:

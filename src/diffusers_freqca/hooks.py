@@ -283,7 +283,7 @@ class FreqCaRuntime:
                 self._warn_once(
                     "nothing-skipped",
                     f"FreqCa computed all {stats.computed_steps} steps of cache context {name!r}: nothing was "
-                    "skipped. A run needs more steps than the warm-up (`disable_cache_before_step`) and a "
+                    "skipped. A run needs more steps than the warm-up (`disable_cache_before_step`, `warmup_stride`) and a "
                     "`cache_interval` above 1; see the lifecycle rules in docs/troubleshooting.md.",
                 )
 
@@ -914,7 +914,7 @@ def get_freqca_stats(module: torch.nn.Module) -> FreqCaStats:
         >>> image = pipe(prompt, num_inference_steps=50).images[0]
         >>> print(get_freqca_stats(pipe.transformer))  # FLUX.1-dev, 1024x1024, FreqCaConfig()
         FreqCa, most recent call: 10 computed + 40 predicted steps, cache 2.00 MiB
-          cond: 10 computed + 40 predicted, full steps [0, 1, 4, 10, 16, 22, 28, 34, 40, 46], restarts 0, output forecast in the noise form
+          cond: 10 computed + 40 predicted, full steps [0, 3, 6, 12, 18, 24, 30, 36, 42, 48], restarts 0, output forecast in the noise form
         ```
     """
     runtime = getattr(module, "_freqca_runtime", None)

@@ -53,6 +53,7 @@ PAPER_URL = "https://huggingface.co/papers/2510.08669"
 PAPER_RECIPE = MappingProxyType(
     {
         "disable_cache_before_step": 3,
+        "warmup_stride": 1,
         "cutoff_ratio": 0.1,
         "low_freq_order": 0,
         "high_freq_order": 2,

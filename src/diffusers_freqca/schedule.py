@@ -25,9 +25,10 @@ def is_full_step(step: int, last_full_step: int | None, config: FreqCaConfig) ->
     r"""
     Whether step `step` of a generation must run the whole block stack.
 
-    A step is full when it is in the warm-up (`step < disable_cache_before_step`), when no full step has been computed
-    yet, at or after `disable_cache_after_step`, when it is listed in `full_compute_steps`, or when enough steps have
-    passed since the last full step: `first_interval` after the last warm-up step, `cache_interval` after any other.
+    A step is full when no full step has been computed yet, when it is a warm-up step (`0, warmup_stride, ...`,
+    `disable_cache_before_step` of them), at or after `disable_cache_after_step`, when it is listed in
+    `full_compute_steps`, or when enough steps have passed since the last full step: `first_interval` after the last
+    warm-up step, `cache_interval` after any other. Steps between warm-up steps are forecast.
 
     Args:
         step (`int`): the step index within the generation, from 0.
@@ -39,21 +40,25 @@ def is_full_step(step: int, last_full_step: int | None, config: FreqCaConfig) ->
 
     Example:
         ```python
-        >>> config = FreqCaConfig(cache_interval=6)  # warm-up: steps 0 and 1; first_interval defaults to 3
-        >>> [is_full_step(s, 1, config) for s in (2, 3, 4)]  # the first full step comes 3 steps after the warm-up
+        >>> config = FreqCaConfig(cache_interval=6)  # warm-up: steps 0 and 3; first_interval defaults to 3
+        >>> [is_full_step(s, 0, config) for s in (1, 2, 3)]  # steps 1 and 2 are forecast from step 0
         [False, False, True]
-        >>> [is_full_step(s, 4, config) for s in (9, 10)]  # then one every 6 steps
+        >>> [is_full_step(s, 3, config) for s in (5, 6)]  # the first full step comes 3 steps after the warm-up
+        [False, True]
+        >>> [is_full_step(s, 6, config) for s in (11, 12)]  # then one every 6 steps
         [False, True]
         ```
     """
-    if step < config.disable_cache_before_step or last_full_step is None:
+    if last_full_step is None:
         return True
     if config.disable_cache_after_step is not None and step >= config.disable_cache_after_step:
         return True
     if config.full_compute_steps is not None and step in config.full_compute_steps:
         return True
-    after_warmup = last_full_step == config.disable_cache_before_step - 1
-    interval = config.resolved_first_interval if after_warmup else config.cache_interval
+    last_warmup = config.last_warmup_step
+    if step <= last_warmup:
+        return step % config.resolved_warmup_stride == 0
+    interval = config.resolved_first_interval if last_full_step == last_warmup else config.cache_interval
     return step - last_full_step >= interval
 
 
@@ -73,8 +78,8 @@ def full_steps(num_inference_steps: int, config: FreqCaConfig) -> list[int]:
 
     Example:
         ```python
-        >>> full_steps(50, FreqCaConfig(cache_interval=6))
-        [0, 1, 4, 10, 16, 22, 28, 34, 40, 46]
+        >>> full_steps(50, FreqCaConfig(cache_interval=6))  # warm-up 0 and 3, then 3 steps, then every 6
+        [0, 3, 6, 12, 18, 24, 30, 36, 42, 48]
         >>> full_steps(50, FreqCaConfig.from_preset("flux.1-dev", "paper"))  # 3 warm-up steps, an even schedule
         [0, 1, 2, 8, 14, 20, 26, 32, 38, 44]
         ```

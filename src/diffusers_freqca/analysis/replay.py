@@ -110,7 +110,8 @@ def scheme_errors(
         predictor (`str`, defaults to `"hermite"`): FreqCa's predictor.
         hermite_scale (`float`, defaults to `0.71`): the Hermite scale.
         crf_forms (`Iterable[str]`, defaults to `("hidden_states",)`): which cached features to replay.
-        warmup_steps (`int`, defaults to `3`): `disable_cache_before_step` of the schedule.
+        warmup_steps (`int`, defaults to `3`): `disable_cache_before_step` of the schedule (consecutive warm-up steps,
+            `warmup_stride=1`, as in the paper).
         first_step (`int`, defaults to `0`): average the errors only over the predicted steps from this one on (the
             first predicted steps extrapolate from the closely spaced warm-up steps and often dominate the mean).
         stream (`int`, defaults to `0`): which call of each step.
@@ -146,7 +147,12 @@ def scheme_errors(
         features = trace.features(crf_form, stream)
         residual = crf_form == "residual"
         for interval in intervals:
-            base = {"cache_interval": interval, "disable_cache_before_step": warmup_steps, "predictor": predictor}
+            base = {
+                "cache_interval": interval,
+                "disable_cache_before_step": warmup_steps,
+                "warmup_stride": 1,
+                "predictor": predictor,
+            }
             base["forecast_target"] = "crf"  # what is replayed: the CRF (either form), not the model output
             config = FreqCaConfig(**base, decomposition="none", crf_form=crf_form)
             whole = {}
