@@ -44,7 +44,7 @@ def variants(interval: int, architecture: str) -> dict[str, dict]:
     """
     split = "dct" if architecture == "flux" else "fft"
     return {
-        "default (model output, noise form, sigma axis, first order, warm-up 2, first interval N/2)": {},
+        "default (model output, noise form, sigma axis, first order, warm-up 0 and 3, first interval N/2)": {},
         "model output, velocity form (TaylorSeer-lite's target)": {"output_form": "velocity"},
         "CRF through the output head (the paper's target)": {"forecast_target": "crf"},
         "CRF residual form": {"forecast_target": "crf", "crf_form": "residual"},
@@ -57,12 +57,13 @@ def variants(interval: int, architecture: str) -> dict[str, dict]:
         f"CRF, {split} split, cut-off 0.25: low reused": {
             "decomposition": split, "low_freq_order": 0, "cutoff_ratio": 0.25,
         },
-        "warm-up 3": {"disable_cache_before_step": 3},
+        "warm-up 0, 1 (consecutive)": {"warmup_stride": 1},
+        "warm-up 0, 1, 2 (consecutive)": {"disable_cache_before_step": 3, "warmup_stride": 1},
         "first interval N/3": {"first_interval": max(1, math.ceil(interval / 3))},
         "first interval N (even schedule)": {"first_interval": interval},
         "paper recipe (CRF, even, Hermite order 2 high band, step axis, warm-up 3)": {
             "first_interval": interval, "spacing": "step", "decomposition": split, "low_freq_order": 0,
-            "high_freq_order": 2, "predictor": "hermite", "disable_cache_before_step": 3,
+            "high_freq_order": 2, "predictor": "hermite", "disable_cache_before_step": 3, "warmup_stride": 1,
         },
     }  # fmt: skip
 
