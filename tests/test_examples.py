@@ -87,7 +87,7 @@ def test_hub_config_example_round_trips_the_file(tmp_path):
     # The balanced FLUX.1-dev preset, written and read back unchanged.
     expected = FreqCaConfig.from_preset("flux.1-dev", "balanced")
     assert FreqCaConfig.from_pretrained(str(tmp_path / "cfg")) == expected
-    assert json.loads((tmp_path / "cfg" / "freqca_config.json").read_text())["format_version"] == 1
+    assert json.loads((tmp_path / "cfg" / "freqca_config.json").read_text())["format_version"] == 2
     # 6 steps, N=6: full steps 0, 3 (warm-up); the next, 3 + ceil(6 / 2) = 6, is past the end.
     assert "2 computed + 4 predicted steps, full steps [0, 3]" in result.stdout
     assert "FutureWarning" not in result.stderr

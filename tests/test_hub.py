@@ -26,7 +26,7 @@ from huggingface_hub import constants as hub_constants
 from parameterized import parameterized
 
 import diffusers_freqca
-from diffusers_freqca import FreqCaConfig
+from diffusers_freqca import FreqCaConfig, full_steps
 from diffusers_freqca.hub import (
     CONFIG_NAME,
     FORMAT_VERSION,
@@ -85,7 +85,7 @@ def test_file_format(tmp_path):
         data = json.load(file)
     assert list(data)[:3] == ["_class_name", "format_version", "_diffusers_freqca_version"]
     assert data["_class_name"] == "FreqCaConfig"
-    assert data["format_version"] == FORMAT_VERSION == 1
+    assert data["format_version"] == FORMAT_VERSION == 2
     assert data["_diffusers_freqca_version"] == diffusers_freqca.__version__
     fields = {key: value for key, value in data.items() if not key.startswith("_") and key != "format_version"}
     assert fields == CUSTOM.to_dict()
@@ -99,8 +99,25 @@ def test_load_from_json_file_and_subfolder(tmp_path):
 
 
 def test_missing_fields_take_defaults(tmp_path):
-    _write_json(tmp_path, {"_class_name": "FreqCaConfig", "format_version": 1, "cache_interval": 4})
+    _write_json(tmp_path, {"_class_name": "FreqCaConfig", "format_version": 2, "cache_interval": 4})
     assert FreqCaConfig.from_pretrained(tmp_path) == FreqCaConfig(cache_interval=4)
+
+
+def test_version_1_files_keep_their_consecutive_warmup(tmp_path):
+    # Written before `warmup_stride` existed, when the warm-up was on consecutive steps: such a file keeps the schedule
+    # it was written with, whatever the reader's default.
+    written = config_to_json_dict(FreqCaConfig.from_preset("flux.1-dev", "paper"))
+    written["format_version"] = 1
+    del written["warmup_stride"]
+    _write_json(tmp_path, written)
+    loaded = FreqCaConfig.from_pretrained(tmp_path)
+    assert loaded.warmup_stride == 1 and loaded == FreqCaConfig.from_preset("flux.1-dev", "paper")
+    assert full_steps(50, loaded) == [0, 1, 2, 8, 14, 20, 26, 32, 38, 44]
+    _write_json(tmp_path, {"_class_name": "FreqCaConfig", "format_version": 1, "cache_interval": 6})
+    assert full_steps(50, FreqCaConfig.from_pretrained(tmp_path)) == [0, 1, 4, 10, 16, 22, 28, 34, 40, 46]
+    # A version 1 file that names the field (hand-written) keeps what it says.
+    _write_json(tmp_path, {"_class_name": "FreqCaConfig", "format_version": 1, "warmup_stride": 3})
+    assert FreqCaConfig.from_pretrained(tmp_path).warmup_stride == 3
 
 
 @pytest.mark.parametrize(
@@ -110,7 +127,7 @@ def test_missing_fields_take_defaults(tmp_path):
         pytest.param(
             {"_class_name": "FreqCaConfig", "cache_interval": 6}, "format_version", id="missing_format_version"
         ),
-        pytest.param(_file_content(format_version=2), "format_version` is 2", id="too_new_format_version"),
+        pytest.param(_file_content(format_version=3), "format_version` is 3", id="too_new_format_version"),
         pytest.param(_file_content(format_version="1"), "format_version", id="format_version_as_str"),
         pytest.param(_file_content(format_version=True), "format_version", id="format_version_bool"),
         pytest.param(_file_content(_class_name="FasterCacheConfig"), "FasterCacheConfig", id="wrong_class_name"),

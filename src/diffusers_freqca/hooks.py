@@ -283,8 +283,10 @@ class FreqCaRuntime:
                 self._warn_once(
                     "nothing-skipped",
                     f"FreqCa computed all {stats.computed_steps} steps of cache context {name!r}: nothing was "
-                    "skipped. A run needs more steps than the warm-up (`disable_cache_before_step`, `warmup_stride`) and a "
-                    "`cache_interval` above 1; see the lifecycle rules in docs/troubleshooting.md.",
+                    "skipped. Every step was a warm-up or scheduled full step: a run needs more steps (with the "
+                    "default warm-up on steps 0 and 3, at least 2; with `warmup_stride=1`, more than "
+                    "`disable_cache_before_step`) and a `cache_interval` above 1; see the lifecycle rules in "
+                    "docs/troubleshooting.md.",
                 )
 
     def reset(self, report: bool = True) -> None:

@@ -14,12 +14,12 @@
 """FreqCa configs as files: in local folders and in Hugging Face Hub repositories.
 
 A config is stored as one JSON file, `freqca_config.json` (`CONFIG_NAME`), next to a model or in a repository of its
-own. Format version 1 holds:
+own. Format version 2 holds:
 
 ```json
 {
   "_class_name": "FreqCaConfig",
-  "format_version": 1,
+  "format_version": 2,
   "_diffusers_freqca_version": "0.1.0",
   "cache_interval": 6,
   "...": "every field of `FreqCaConfig.to_dict()`; dtypes by name, e.g. \"bfloat16\""
@@ -27,9 +27,11 @@ own. Format version 1 holds:
 ```
 
 `_class_name` and `format_version` are required; `_diffusers_freqca_version` (the library that wrote the file) is
-informational. Fields that are missing take the `FreqCaConfig` defaults of the reading library. Readers refuse files
-with a newer `format_version` than they know, unknown keys, and invalid values, each with a `ValueError` naming the
-key and value.
+informational. Fields that are missing take the `FreqCaConfig` defaults of the reading library, with one exception:
+version 1 files were written before `warmup_stride` existed, when the warm-up was always on consecutive steps, so a
+version 1 file without it reads as `warmup_stride=1` (the schedule it was written with). Readers refuse files with a
+newer `format_version` than they know, unknown keys, and invalid values, each with a `ValueError` naming the key and
+value.
 """
 
 import json
@@ -51,7 +53,7 @@ from .config import FreqCaConfig
 
 
 CONFIG_NAME = "freqca_config.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CLASS_NAME = "FreqCaConfig"
 # Keys of the file that are not `FreqCaConfig` fields.
 _CLASS_KEY = "_class_name"
@@ -169,8 +171,10 @@ def config_from_json_dict(data: Any, source: str = "the config") -> FreqCaConfig
         ```python
         >>> from diffusers_freqca.hub import config_from_json_dict
 
+        >>> config_from_json_dict({"_class_name": "FreqCaConfig", "format_version": 2, "cache_interval": 9})
+        FreqCaConfig(cache_interval=9, ..., warmup_stride=3, ...)
         >>> config_from_json_dict({"_class_name": "FreqCaConfig", "format_version": 1, "cache_interval": 9})
-        FreqCaConfig(cache_interval=9, ...)
+        FreqCaConfig(cache_interval=9, ..., warmup_stride=1, ...)
         ```
     """
     if not isinstance(data, dict):
@@ -191,6 +195,10 @@ def config_from_json_dict(data: Any, source: str = "the config") -> FreqCaConfig
             f"{FORMAT_VERSION}. Upgrade diffusers-freqca to read this file."
         )
     fields = {key: value for key, value in data.items() if key not in _METADATA_KEYS}
+    if version < 2 and "warmup_stride" not in fields:
+        # Written before the field existed: its warm-up was on consecutive steps, and a stored config must keep its
+        # schedule when the library's defaults change.
+        fields["warmup_stride"] = 1
     try:
         return FreqCaConfig.from_dict(fields)
     except (TypeError, ValueError) as error:
