@@ -94,13 +94,13 @@ class FreqCaConfig:
     - `"model_output"` (the default): the transformer's output, forecast as a whole (no band split); for
       flow-matching models in the noise form (`output_form`). The cache is the size of the latents.
 
-    The defaults are the configuration with the best worst-case margin over diffusers' built-in caches on the
-    project's model zoo (docs/benchmarks.md): a first-order forecast of the model output (in the noise form where the
-    model's family allows it) along the noise level sigma, two warm-up full steps three steps apart (0 and 3), a
-    first full step after half an interval, then one every `cache_interval` steps. They need no step count. The paper's recipe
-    (a band-split CRF forecast with the Hermite predictor, three warm-up steps, an even schedule) is
-    `FreqCaConfig.from_preset(model, "paper")`; `forecast_target="crf"` with a `decomposition` and different band
-    orders gives the frequency-aware CRF forecast with any other settings.
+    The defaults are the configuration with the best worst-case margin over diffusers' built-in caches on the tune half
+    of the project's model zoo (the held-out half's worst case is lower; docs/benchmarks.md): a first-order forecast of
+    the model output (in the noise form where the model's family allows it) along the noise level sigma, two warm-up
+    full steps three steps apart (0 and 3), a first full step after half an interval, then one every `cache_interval`
+    steps. They need no step count. The paper's recipe (a band-split CRF forecast with the Hermite predictor, three
+    warm-up steps, an even schedule) is `FreqCaConfig.from_preset(model, "paper")`; `forecast_target="crf"` with a
+    `decomposition` and different band orders gives the frequency-aware CRF forecast with any other settings.
 
     Args:
         cache_interval (`int`, defaults to `6`):
@@ -115,11 +115,11 @@ class FreqCaConfig:
             (disable_cache_before_step - 1) * warmup_stride`, and the steps between them are forecast from the full
             steps before them (between the first two, from the first alone). `1` computes the first
             `disable_cache_before_step` steps (the paper's warm-up); a stride above `cache_interval` is taken as
-            `cache_interval` (so `cache_interval=1` still computes every step). Near pure noise the model's noise prediction
-            barely moves from one step to the next, so a second full step right after the first adds little, and a
-            slope taken over one step extrapolates poorly: on the tune half of the model zoo, the warm-up at steps 0
-            and 3 beat 0 and 1 in all 10 cells where both make as many full steps (by 0.1 to 1.6 dB;
-            docs/benchmarks.md).
+            `cache_interval` (so `cache_interval=1` still computes every step). Near pure noise the model's noise
+            prediction barely moves from one step to the next, so a second full step right after the first adds little,
+            and a slope taken over one step extrapolates poorly: on the tune half of the model zoo, the warm-up at
+            steps 0 and 3 beat 0 and 1 in all 10 cells at N = 6 and 9 where both make as many full steps (by 0.1 to 1.6
+            dB; over the whole zoo and N = 3 to 12, in 35 of 44 such cells; docs/benchmarks.md).
         first_interval (`int`, *optional*, defaults to `None`):
             Steps from the last warm-up step to the first full step after it. `None` uses `ceil(cache_interval / 2)`:
             the features change fastest early in the trajectory, so the first forecast reaches less far. The paper

@@ -21,16 +21,16 @@ Settings:
   FLUX-family and FFT for Qwen-family models. One difference remains by design: our FFT split is 2-D over each image's
   token grid, where the authors' code uses a 1-D FFT over the token sequence.
 - `"balanced"` / `"fast"`: what we recommend: `FreqCaConfig()`'s defaults (the configuration with the best worst-case
-  margin over diffusers' built-in caches on the project's model zoo, docs/benchmarks.md: a first-order forecast of the
-  model output along sigma, in the noise form for these flow-matching models; warm-up full steps 0 and 3, the first
-  full step half an interval later) with `N = 6` / `N = 9`. Measured on the zoo (`python -m benchmarks.zoo`, then
-  `--summary`; 2-core CPU): at 50 and 28 steps the default leads every peer with at most one more step by at least
-  0.5 dB in 14 of 16 cells; worst case -0.28 dB on the tune half (a true-CFG Qwen-Image model, 28 steps, N=9, against
-  6 plain steps) and -1.16 dB on the held-out half (a Qwen-Image model, 50 steps, N=6, against TaylorSeer-lite with
-  one more evaluation). At 50 steps `"balanced"` runs the transformer on as many steps as
+  margin over diffusers' built-in caches on the tune half of the project's model zoo, docs/benchmarks.md: a first-order
+  forecast of the model output along sigma, in the noise form for these flow-matching models; warm-up full steps 0 and
+  3, the first full step half an interval later) with `N = 6` / `N = 9`. Measured on the zoo (`python -m
+  benchmarks.zoo`, then `--summary`; 2-core CPU): at 50 and 28 steps the default leads every peer with at most one more
+  step by at least 0.5 dB in 14 of 16 cells; worst case -0.28 dB on the tune half (a true-CFG Qwen-Image model, 28
+  steps, N=9, against 6 plain steps) and -1.16 dB on the held-out half (a Qwen-Image model, 50 steps, N=6, against
+  TaylorSeer-lite with one more evaluation). At 50 steps `"balanced"` runs the transformer on as many steps as
   `"paper"` (10), `"fast"` on one fewer than `"paper-fast"` (7 against 8). The zoo holds small trained models, not
-  these checkpoints: each row says so. `diffusers-freqca calibrate` chooses a configuration for your own model from
-  one full run of it.
+  these checkpoints: each row says so. `diffusers-freqca calibrate` chooses a configuration for your own model from one
+  full run of it.
 
 Models without a preset are listed in `_REFUSED` and raise a `ValueError` that says why: step-distilled models that
 run a handful of steps (nothing to gain), and models whose transformer FreqCa's hooks do not support yet.
@@ -144,8 +144,8 @@ _REFUSED_REPO_IDS = {
 _PAPER_N6 = "paper: N=6 on {} at 50 steps"
 _PAPER_N9 = "paper: N=9 on {} at 50 steps"
 _DEFAULT_SOURCE = (
-    "FreqCaConfig() defaults with N={}: best worst-case margin over diffusers' caches on the project's model zoo "
-    "(make benchmark, docs/benchmarks.md); not evaluated on {}"
+    "FreqCaConfig() defaults with N={}: best worst-case margin over diffusers' caches on the tune half of the "
+    "project's model zoo (make benchmark, docs/benchmarks.md); not evaluated on {}"
 )
 
 # One row per (model, setting): the `FreqCaConfig` fields it sets and where the values come from.
