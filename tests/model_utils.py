@@ -2,6 +2,7 @@
 # Licensed under the Apache License, Version 2.0.
 """Tiny transformers built from configs and a denoising-like driver that calls them step by step."""
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -105,3 +106,17 @@ class BlockComputeCounter:
     def remove(self):
         for handle in self._handles:
             handle.remove()
+
+
+def written_out_schedule(
+    num_steps: int, interval: int, warmup: int = 2, first: int | None = None, stride: int = 1
+) -> list[int]:
+    r"""
+    The full steps of a generation written out independently of `full_steps`: `warmup` warm-up steps `stride` apart
+    (the stride capped at `interval`; `1` is the paper's consecutive warm-up, the default is 3), a full step `first`
+    steps after the last of them (default `ceil(interval / 2)`), then one every `interval` steps.
+    """
+    first = math.ceil(interval / 2) if first is None else first
+    warmup_steps = [k * min(stride, interval) for k in range(warmup)]
+    start = warmup_steps[-1] + first
+    return [s for s in range(num_steps) if s in warmup_steps or (s >= start and (s - start) % interval == 0)]

@@ -26,7 +26,6 @@ And: a run that skips nothing says so, once: `test_a_run_that_skips_nothing_warn
 import dataclasses
 import gc
 import logging
-import math
 import weakref
 
 import numpy as np
@@ -41,7 +40,7 @@ from diffusers import (
     WanPipeline,
     WanTransformer3DModel,
 )
-from model_utils import TINY_MODELS, blocks, run_steps, timesteps
+from model_utils import TINY_MODELS, blocks, run_steps, timesteps, written_out_schedule
 from parameterized import parameterized
 from tiny_pipelines import ALL_PIPELINE_NAMES, build_tiny_pipeline, transformer_blocks
 
@@ -56,14 +55,8 @@ SPLIT = {
 }
 
 
-# Most tests here pin the paper's consecutive warm-up (`warmup_stride=1`): their schedules are written out for it. The
-# default stride is tested in test_schedule_config.py and with real pipelines in test_presets.py.
-def written_out_schedule(num_steps: int, interval: int, warmup: int = 2, stride: int = 1) -> list[int]:
-    # Independent of `full_steps`: warm-up steps `stride` apart (at most `interval`), the first full step ceil(N / 2)
-    # after the last of them, then every N.
-    warmup_steps = [k * min(stride, interval) for k in range(warmup)]
-    start = warmup_steps[-1] + math.ceil(interval / 2)
-    return [s for s in range(num_steps) if s in warmup_steps or (s >= start and (s - start) % interval == 0)]
+# Most tests here pin the paper's consecutive warm-up (`warmup_stride=1`), the default of `written_out_schedule`; the
+# default stride is tested in test_schedule_config.py, with real pipelines in test_presets.py, and below.
 
 
 class CallCounter:
@@ -218,6 +211,34 @@ def test_disable_cache_frees_the_cache_at_once():
         assert [ref() for ref in cached] == [None] * len(cached)
     finally:
         gc.enable()
+
+
+@parameterized.expand([(1,), (2,), (3,)])
+def test_default_warmup_survives_an_aborted_call_inside_it(abort_step):
+    # The default warm-up computes steps 0 and 3 and forecasts 1 and 2 from step 0 alone: a call stopped at or inside
+    # that gap leaves a cache with one stored step; the next call must still equal a fresh cache bit for bit.
+    pipe, inputs = build_tiny_pipeline("flux")
+    config = FreqCaConfig(cache_interval=3)
+    pipe.transformer.enable_cache(config)
+
+    def interrupt(pipe, step, timestep, callback_kwargs):
+        if step == abort_step:
+            raise RuntimeError("stopped")
+        return callback_kwargs
+
+    with pytest.raises(RuntimeError, match="stopped"):
+        _images(pipe, inputs, callback_on_step_end=interrupt)
+    with CallCounter(pipe.transformer) as counter:
+        after = _images(pipe, inputs, num_inference_steps=10)
+    # 10 steps, N=3: warm-up 0 and 3, then 3 + ceil(3 / 2) = 5, then 8.
+    expected = [0, 3, 5, 8]
+    assert expected == written_out_schedule(10, 3, stride=3) == full_steps(10, config)
+    assert get_freqca_stats(pipe.transformer).contexts["cond"].full_steps == expected
+    num_blocks = len(transformer_blocks(pipe.transformer))
+    assert counter.per_call == [num_blocks if step in expected else 0 for step in range(10)]
+    pipe.transformer.disable_cache()
+    pipe.transformer.enable_cache(config)
+    assert torch.equal(after, _images(pipe, inputs, num_inference_steps=10))
 
 
 def test_aborted_call_with_step_index_restarts_lower():

@@ -4,27 +4,14 @@
 
 import dataclasses
 import json
-import math
 import typing
 
 import pytest
 import torch
-from model_utils import TINY_MODELS, run_steps
+from model_utils import TINY_MODELS, run_steps, written_out_schedule
 from parameterized import parameterized
 
 from diffusers_freqca import FreqCaConfig, full_steps, get_freqca_stats, is_full_step
-
-
-def written_out_schedule(
-    num_steps: int, interval: int, warmup: int = 2, first: int | None = None, stride: int = 3
-) -> list[int]:
-    # Independent of `full_steps`: `warmup` warm-up steps `stride` apart (the stride capped at `interval`), then a full
-    # step `first` steps after the last warm-up step (default `ceil(interval / 2)`), then one every `interval` steps.
-    first = math.ceil(interval / 2) if first is None else first
-    stride = min(stride, interval)
-    warmup_steps = [k * stride for k in range(warmup)]
-    start = warmup_steps[-1] + first
-    return [s for s in range(num_steps) if s in warmup_steps or (s >= start and (s - start) % interval == 0)]
 
 
 def test_default_schedules():
