@@ -29,6 +29,7 @@ import io
 import itertools
 import json
 import math
+import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -532,6 +533,88 @@ def write_summary(out: Path, intervals: tuple[int, ...] = FULL_PEER_INTERVALS) -
     return text
 
 
+def compare_default(old: dict[str, list[dict]], new: dict[str, list[dict]]) -> list[dict]:
+    r"""
+    The default's (`"FreqCa"` rows') PSNR change between two stored results of one model, per setting and interval.
+
+    Args:
+        old (`dict`), new (`dict`): `<model>.json` contents (setting -> rows), e.g. before and after a change.
+
+    Returns:
+        `list[dict]`: one entry per (setting, interval) present in both: `setting`, `interval`, `old_evaluations`,
+        `new_evaluations` (block-stack evaluations), `old_psnr`, `new_psnr`, `change` (dB).
+
+    Example:
+        ```python
+        >>> compare_default(old, new)[0]
+        {'setting': 't2i-50', 'interval': 3, 'old_evaluations': 18, 'new_evaluations': 17, ..., 'change': -2.95}
+        ```
+    """
+    changes = []
+    for setting, rows in new.items():
+        before = {r["interval"]: r for r in old.get(setting, []) if r["family"] == "FreqCa"}
+        for row in sorted((r for r in rows if r["family"] == "FreqCa"), key=lambda r: r["interval"]):
+            if row["interval"] not in before:
+                continue
+            was = before[row["interval"]]
+            changes.append(
+                {
+                    "setting": setting,
+                    "interval": row["interval"],
+                    "old_evaluations": was["block_stack_evaluations"],
+                    "new_evaluations": row["block_stack_evaluations"],
+                    "old_psnr": was["psnr"],
+                    "new_psnr": row["psnr"],
+                    "change": row["psnr"] - was["psnr"],
+                }
+            )
+    return changes
+
+
+def format_comparison(by_model: dict[str, list[dict]], revision: str) -> str:
+    r"""The Markdown table of [`compare_default`] for several models, with counts split by unchanged / changed
+    evaluation counts."""
+    lines = [
+        f"The default's PSNR now against `{revision}` (block-stack evaluations then -> now):",
+        "",
+        "| model | setting | N | evaluations | PSNR then | PSNR now | change (dB) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    same, fewer_or_more = [], []
+    for name, changes in by_model.items():
+        for c in changes:
+            lines.append(
+                f"| {name} | {c['setting']} | {c['interval']} | {c['old_evaluations']} -> {c['new_evaluations']} | "
+                f"{c['old_psnr']:.2f} | {c['new_psnr']:.2f} | {c['change']:+.2f} |"
+            )
+            (same if c["old_evaluations"] == c["new_evaluations"] else fewer_or_more).append(c)
+    lines.append("")
+    for label, group in (("same evaluations", same), ("other evaluations", fewer_or_more)):
+        if not group:
+            continue
+        up = [c["change"] for c in group if c["change"] > 0]
+        down = [c["change"] for c in group if c["change"] < 0]
+        mean = sum(c["change"] for c in group) / len(group)
+        text = f"{label}: {len(group)} cells, higher in {len(up)}"
+        if up:
+            text += f" (mean {sum(up) / len(up):+.2f} dB)"
+        text += f", lower in {len(down)}"
+        if down:
+            text += f" (down to {min(down):+.2f} dB)"
+        lines.append(text + f"; mean change {mean:+.2f} dB.")
+    return "\n".join(lines)
+
+
+def _stored_at(revision: str, path: Path) -> dict:
+    # The results file as committed at `revision` (a path inside a git checkout).
+    shown = subprocess.run(
+        ["git", "-C", str(path.parent), "show", f"{revision}:./{path.name}"], capture_output=True, text=True
+    )
+    if shown.returncode != 0:
+        raise ValueError(f"`git show {revision}:{path}` failed: {shown.stderr.strip()}")
+    return json.loads(shown.stdout)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.zoo", description=__doc__.split("\n")[0])
     group = parser.add_mutually_exclusive_group()
@@ -559,9 +642,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--summary", action="store_true", help="only write <out>/summary.md from the stored results (runs nothing)"
     )
+    parser.add_argument(
+        "--compare-with",
+        metavar="REVISION",
+        help="only print the default's PSNR change per cell against the results committed at this git revision",
+    )
     args = parser.parse_args(argv)
     if args.summary:
         print(write_summary(Path(args.out)))
+        return 0
+    if args.compare_with:
+        out = Path(args.out)
+        by_model = {
+            name: compare_default(
+                _stored_at(args.compare_with, out / f"{name}.json"), json.loads((out / f"{name}.json").read_text())
+            )
+            for name in (args.models or names(None if args.half == "all" else args.half))
+        }
+        print(format_comparison(by_model, args.compare_with))
         return 0
     if args.threads:
         torch.set_num_threads(args.threads)

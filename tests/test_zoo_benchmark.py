@@ -10,6 +10,7 @@ from dataclasses import asdict
 import pytest
 import torch
 
+from benchmarks import zoo
 from benchmarks.design_study import format_study, variants
 from benchmarks.zoo import Result, ZooBench, freqca_default, margins, merge_results, write_summary
 from diffusers_freqca import FreqCaConfig, full_steps
@@ -124,3 +125,48 @@ def test_a_real_measurement_on_a_zoo_model_counts_its_compute():
     assert again.psnr == result.psnr  # seeded: the same images every time
     plain = bench.measure("plain", "fewer steps", 6, None, steps=28)
     assert plain.evaluations == pytest.approx(28.0) and math.isinf(plain.psnr_min)
+
+
+def _row(family, interval, evaluations, psnr):
+    return {"family": family, "interval": interval, "block_stack_evaluations": evaluations, "psnr": psnr}
+
+
+def test_default_comparison_between_two_stored_results():
+    old = {
+        "t2i-50": [_row("FreqCa", 6, 10, 40.0), _row("FreqCa", 9, 7, 35.0), _row("TaylorSeer", 6, 11, 41.0)],
+        "t2i-28": [_row("FreqCa", 6, 6, 30.0)],
+    }
+    new = {
+        "t2i-50": [_row("FreqCa", 9, 7, 34.5), _row("FreqCa", 6, 10, 41.5), _row("FreqCa", 12, 6, 33.0)],
+        "t2i-28": [_row("FreqCa", 6, 5, 29.0)],
+    }
+    changes = zoo.compare_default(old, new)
+    # Only cells stored both times, peers ignored, intervals in order.
+    assert [(c["setting"], c["interval"]) for c in changes] == [("t2i-50", 6), ("t2i-50", 9), ("t2i-28", 6)]
+    assert [round(c["change"], 6) for c in changes] == [1.5, -0.5, -1.0]
+    assert (changes[2]["old_evaluations"], changes[2]["new_evaluations"]) == (6, 5)
+    text = zoo.format_comparison({"m": changes}, "abc123")
+    assert "| m | t2i-50 | 6 | 10 -> 10 | 40.00 | 41.50 | +1.50 |" in text
+    # Two cells with unchanged evaluations: one up by 1.5, one down by 0.5, mean +0.5.
+    assert (
+        "same evaluations: 2 cells, higher in 1 (mean +1.50 dB), lower in 1 (down to -0.50 dB); mean change +0.50"
+        in text
+    )
+    assert "other evaluations: 1 cells, higher in 0, lower in 1 (down to -1.00 dB); mean change -1.00" in text
+
+
+def test_compare_with_reads_the_committed_results(tmp_path, capsys):
+    import subprocess
+
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    path = tmp_path / "flux-scenes-16.json"
+    path.write_text(json.dumps({"t2i-50": [_row("FreqCa", 6, 10, 40.0)]}))
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "then"], check=True)
+    path.write_text(json.dumps({"t2i-50": [_row("FreqCa", 6, 10, 42.25)]}))
+    argv = ["--models", "flux-scenes-16", "--out", str(tmp_path), "--compare-with", "HEAD"]
+    assert zoo.main(argv) == 0
+    assert "| flux-scenes-16 | t2i-50 | 6 | 10 -> 10 | 40.00 | 42.25 | +2.25 |" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="git show"):
+        zoo.main(["--models", "flux-scenes-16", "--out", str(tmp_path), "--compare-with", "no-such-revision"])
