@@ -35,6 +35,22 @@ def test_margin_is_taken_over_peers_with_at_most_one_more_step():
     assert margin["best_peer_evaluations"] == pytest.approx(11.2)
 
 
+def test_a_peer_run_for_another_interval_counts_when_its_compute_is_in_the_window():
+    # Plain sampling with 6 steps is run beside N=9; at N=6 the default also makes 6 evaluations, so it competes there.
+    results = [
+        _result("FreqCa default N=6", "FreqCa", 6, 6.0, 32.9),
+        _result("MagCache", "MagCache", 6, 7.1, 27.6),
+        _result("FreqCa default N=9", "FreqCa", 9, 5.0, 29.0),
+        _result("fewer steps (6)", "fewer steps", 9, 6.0, 28.7),
+        _result("fewer steps (8)", "fewer steps", 9, 8.0, 35.0),  # 2 more than N=6's 6: outside both windows
+    ]
+    by_interval = margins(results)
+    assert by_interval[6]["best_peer"] == "fewer steps (6)"
+    assert by_interval[6]["margin"] == pytest.approx(32.9 - 28.7)
+    assert by_interval[9]["best_peer"] == "fewer steps (6)"
+    assert by_interval[9]["margin"] == pytest.approx(29.0 - 28.7)
+
+
 def test_a_peer_that_skips_whole_steps_is_compared_at_one_more_full_evaluation():
     def row(method, family, evaluations, full, psnr):
         return Result(method, family, 6, evaluations, full, psnr, psnr, psnr, 1.0, 0.0)
