@@ -243,10 +243,19 @@ def test_tensor_parallelism_and_unknown_parallel_configs_are_refused():
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "context_parallel.py"
 
 
+# What a process prints when gloo's C++ worker threads outlive the interpreter at exit (a teardown race in
+# PyTorch's gloo backend, seen once in many runs on a loaded 2-core machine after the example had finished its work;
+# discussed in pytorch/pytorch#179291). Only this signature is retried, once: any other failure fails the test.
+GLOO_TEARDOWN_ABORT = "terminate called without an active exception"
+
+
 def _torchrun(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", str(EXAMPLE)]
-    return subprocess.run([*command, *args], capture_output=True, text=True, env=env, timeout=300)
+    result = subprocess.run([*command, *args], capture_output=True, text=True, env=env, timeout=300)
+    if result.returncode != 0 and GLOO_TEARDOWN_ABORT in result.stderr:
+        result = subprocess.run([*command, *args], capture_output=True, text=True, env=env, timeout=300)
+    return result
 
 
 def test_example_runs_under_torchrun_on_two_cpu_processes(tmp_path):
