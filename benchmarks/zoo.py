@@ -603,11 +603,17 @@ def format_comparison(by_model: dict[str, list[dict]], revision: str) -> str:
     return "\n".join(lines)
 
 
-def _stored_at(revision: str, path: Path) -> dict:
-    # The results file as committed at `revision` (a path inside a git checkout).
-    shown = subprocess.run(
-        ["git", "-C", str(path.parent), "show", f"{revision}:./{path.name}"], capture_output=True, text=True
-    )
+def _stored_at(revision: str, path: Path) -> dict | None:
+    # The results file as committed at `revision` (a path inside a git checkout); None when the revision exists but
+    # the file did not yet (a model added to the zoo since).
+    git = ["git", "-C", str(path.parent)]
+    known = subprocess.run([*git, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"], capture_output=True)
+    if known.returncode != 0:
+        raise ValueError(f"`git show {revision}:{path}` failed: {revision!r} is not a commit of this checkout.")
+    exists = subprocess.run([*git, "cat-file", "-e", f"{revision}:./{path.name}"], capture_output=True)
+    if exists.returncode != 0:
+        return None
+    shown = subprocess.run([*git, "show", f"{revision}:./{path.name}"], capture_output=True, text=True)
     if shown.returncode != 0:
         raise ValueError(f"`git show {revision}:{path}` failed: {shown.stderr.strip()}")
     return json.loads(shown.stdout)
@@ -651,13 +657,17 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.compare_with:
         out = Path(args.out)
-        by_model = {
-            name: compare_default(
-                _stored_at(args.compare_with, out / f"{name}.json"), json.loads((out / f"{name}.json").read_text())
-            )
-            for name in (args.models or names(None if args.half == "all" else args.half))
-        }
+        by_model, absent = {}, []
+        for name in args.models or names(None if args.half == "all" else args.half):
+            path = out / f"{name}.json"
+            then = _stored_at(args.compare_with, path)
+            if then is None or not path.is_file():
+                absent.append(name)
+                continue
+            by_model[name] = compare_default(then, json.loads(path.read_text()))
         print(format_comparison(by_model, args.compare_with))
+        if absent:
+            print(f"Not stored both at {args.compare_with} and now (not compared): {', '.join(absent)}.")
         return 0
     if args.threads:
         torch.set_num_threads(args.threads)

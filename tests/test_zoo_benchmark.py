@@ -184,5 +184,12 @@ def test_compare_with_reads_the_committed_results(tmp_path, capsys):
     argv = ["--models", "flux-scenes-16", "--out", str(tmp_path), "--compare-with", "HEAD"]
     assert zoo.main(argv) == 0
     assert "| flux-scenes-16 | t2i-50 | 6 | 10 -> 10 | 40.00 | 42.25 | +2.25 |" in capsys.readouterr().out
+    # A model added to the zoo after the revision is named, not compared.
+    (tmp_path / "qwen-mixed-16.json").write_text(json.dumps({"t2i-50": [_row("FreqCa", 6, 10, 39.0)]}))
+    argv = ["--models", "flux-scenes-16", "qwen-mixed-16", "--out", str(tmp_path), "--compare-with", "HEAD"]
+    assert zoo.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "| flux-scenes-16 | t2i-50 | 6 |" in out and "| qwen-mixed-16 |" not in out
+    assert "Not stored both at HEAD and now (not compared): qwen-mixed-16." in out
     with pytest.raises(ValueError, match="git show"):
         zoo.main(["--models", "flux-scenes-16", "--out", str(tmp_path), "--compare-with", "no-such-revision"])
