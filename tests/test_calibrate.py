@@ -73,3 +73,10 @@ def test_command_writes_the_chosen_config_and_a_card(tmp_path, capsys):
     card = (out / "README.md").read_text()
     assert "diffusers-freqca" in card and "PSNR vs full computation" in card
     assert "chosen:" in capsys.readouterr().out
+    # The card's example runs offline as written: the tiny model from the package, the config just written.
+    example = card.split("```python\n")[1].split("```")[0]
+    assert "load_tiny_flux_pipeline" in example and "DiffusionPipeline" not in example
+    namespace = {}
+    exec(compile(example, "card example", "exec"), namespace)
+    assert namespace["image"].size == (64, 64)
+    assert not namespace["pipe"].transformer.is_cache_enabled

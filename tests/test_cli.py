@@ -220,7 +220,7 @@ def test_card_section_content():
 
 def test_card_section_without_measurements_says_so():
     section = card_section(FreqCaConfig(cache_interval=9), "me/model", num_inference_steps=28)
-    # N=9 at 28 steps: full steps 0, 1, 6, 15, 24.
+    # N=9 at 28 steps: full steps 0, 3, 8, 17, 26.
     assert "| Transformer evaluations | 5 of 28 per denoising pass (5.60x fewer" in section
     assert "| Speed and quality | not measured yet |" in section
     assert "Measured on" not in section
@@ -242,6 +242,19 @@ def test_card_section_without_measurements_says_so():
 def test_results_validation(_, results, pattern):
     with pytest.raises(ValueError, match=pattern):
         validate_results(results)
+
+
+def test_card_section_shows_a_given_example_in_place_of_the_default_one():
+    code = 'pipe = load_my_pipeline()\npipe.transformer.enable_cache(FreqCaConfig.from_pretrained("me/model"))'
+    section = card_section(FreqCaConfig(), "me/model", example_code=code + "\n")
+    assert f"```python\n{code}\n```" in section
+    assert "DiffusionPipeline" not in section
+
+
+@parameterized.expand([("empty", "  \n"), ("not_str", b"pipe()"), ("fence", "x = 1\n```\ny = 2")])
+def test_card_section_refuses_a_bad_example(_, code):
+    with pytest.raises(ValueError, match="example_code"):
+        card_section(FreqCaConfig(), "me/model", example_code=code)
 
 
 def test_results_steps_must_agree():

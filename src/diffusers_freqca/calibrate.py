@@ -316,6 +316,15 @@ def main(argv: list[str] | None = None) -> int:
         inputs = {**pipeline_inputs(pipe, range(4)), "num_inference_steps": args.steps, "output_type": "pt"}
         repo_id = args.repo_id or "diffusers-freqca/tiny-flux"
         measured_on = f"the embedded tiny FLUX model, 64x64, float32, {device}"
+        # The tiny model has no text encoder and is not on the Hub: the card shows how to run it from the package,
+        # with the config this command writes.
+        example_code = f"""from diffusers_freqca import FreqCaConfig
+from diffusers_freqca.tiny_flux import load_tiny_flux_pipeline, pipeline_inputs
+
+pipe = load_tiny_flux_pipeline()
+pipe.transformer.enable_cache(FreqCaConfig.from_pretrained({str(args.output_dir)!r}))
+image = pipe(**pipeline_inputs(pipe, classes=[0]), num_inference_steps={args.steps}).images[0]
+pipe.transformer.disable_cache()  # back to full computation"""
     else:
         from diffusers import DiffusionPipeline
 
@@ -329,13 +338,16 @@ def main(argv: list[str] | None = None) -> int:
             "output_type": "pt",
         }
         repo_id = args.repo_id or args.model
+        example_code = None
         measured_on = f"{args.height}x{args.width}, {str(dtype).replace('torch.', '')}, {device}"
     pipe.set_progress_bar_config(disable=True)
     result = calibrate(pipe, inputs, args.interval, seeds, log=print)
     out = Path(args.output_dir)
     command = "diffusers-freqca calibrate " + " ".join(argv if argv is not None else sys.argv[1:])
     results = result.to_results(measured_on, command)
-    write_model_card(out, result.config, repo_id, num_inference_steps=args.steps, results=results)
+    write_model_card(
+        out, result.config, repo_id, num_inference_steps=args.steps, results=results, example_code=example_code
+    )
     (out / "calibration.json").write_text(
         json.dumps(
             {

@@ -170,6 +170,7 @@ def card_section(
     num_inference_steps: int | None = None,
     results: dict[str, Any] | None = None,
     subfolder: str | None = None,
+    example_code: str | None = None,
 ) -> str:
     r"""
     The Markdown of the FreqCa model-card section, markers included.
@@ -182,9 +183,18 @@ def card_section(
             `num_inference_steps`, else 50.
         results (`dict`, *optional*): measurements, see [`validate_results`].
         subfolder (`str`, *optional*): the folder of the repository that holds `freqca_config.json`.
+        example_code (`str`, *optional*): the card's Python example. `None` loads `model_id` (else `repo_id`) with
+            `DiffusionPipeline` and the config from `repo_id`, and generates from a text prompt; give your own for a
+            pipeline that is not loaded that way (e.g. one that takes prompt embeddings). It must not contain a
+            Markdown code fence.
 
     Returns:
         `str`: the section, starting with `SECTION_START` and ending with `SECTION_END`.
+
+    Raises:
+        `ValueError`: for a config that is not a `FreqCaConfig`, an invalid repository id or subfolder, invalid
+            results, a step count that is not an int `>= 1` or differs from the results', or an `example_code` that is
+            empty, not a string or contains a code fence.
 
     Example:
         ```python
@@ -210,8 +220,24 @@ def card_section(
             f"`num_inference_steps` is {num_inference_steps} but the results were measured at {result_steps} steps."
         )
 
+    if example_code is not None and (
+        not isinstance(example_code, str) or not example_code.strip() or "```" in example_code
+    ):
+        raise ValueError(
+            f"`example_code` must be a non-empty string of Python without a Markdown code fence, got {example_code!r}."
+        )
+
     evaluations = len(full_steps(num_inference_steps, config))
     subfolder_argument = f', subfolder="{subfolder}"' if subfolder else ""
+    if example_code is None:
+        example_code = f"""import torch
+from diffusers import DiffusionPipeline
+from diffusers_freqca import FreqCaConfig  # importing diffusers_freqca lets `enable_cache` accept FreqCa configs
+
+pipe = DiffusionPipeline.from_pretrained("{model_id or repo_id}", torch_dtype=torch.bfloat16).to("cuda")
+pipe.transformer.enable_cache(FreqCaConfig.from_pretrained("{repo_id}"{subfolder_argument}))
+image = pipe(prompt="A cat holding a sign that says hello world", num_inference_steps={num_inference_steps}).images[0]
+pipe.transformer.disable_cache()  # back to full computation"""
     rows = [
         ("Denoising steps", str(num_inference_steps)),
         (
@@ -246,14 +272,7 @@ steps that were computed. The recommended configuration is `{_path_in_repo(subfo
 ```
 
 ```python
-import torch
-from diffusers import DiffusionPipeline
-from diffusers_freqca import FreqCaConfig  # importing diffusers_freqca lets `enable_cache` accept FreqCa configs
-
-pipe = DiffusionPipeline.from_pretrained("{model_id or repo_id}", torch_dtype=torch.bfloat16).to("cuda")
-pipe.transformer.enable_cache(FreqCaConfig.from_pretrained("{repo_id}"{subfolder_argument}))
-image = pipe(prompt="A cat holding a sign that says hello world", num_inference_steps={num_inference_steps}).images[0]
-pipe.transformer.disable_cache()  # back to full computation
+{example_code.strip()}
 ```
 
 {table}
@@ -317,6 +336,7 @@ def write_model_card(
     num_inference_steps: int | None = None,
     results: dict[str, Any] | None = None,
     subfolder: str | None = None,
+    example_code: str | None = None,
 ) -> str:
     r"""
     Writes (or updates) `README.md` and `freqca_config.json` in a local folder, e.g. a clone of the model repository.
@@ -330,6 +350,7 @@ def write_model_card(
         num_inference_steps (`int`, *optional*): as in [`card_section`].
         results (`dict`, *optional*): as in [`card_section`].
         subfolder (`str`, *optional*): as in [`card_section`]. The config file is written to `subfolder`.
+        example_code (`str`, *optional*): as in [`card_section`].
 
     Returns:
         `str`: the path of the card.
@@ -345,7 +366,7 @@ def write_model_card(
     save_directory = os.fspath(save_directory)
     if os.path.isfile(save_directory):
         raise ValueError(f"`save_directory` must be a folder, but {save_directory!r} is a file.")
-    section = card_section(config, repo_id, model_id, num_inference_steps, results, subfolder)
+    section = card_section(config, repo_id, model_id, num_inference_steps, results, subfolder, example_code)
     card_path = os.path.join(save_directory, CARD_NAME)
     existing = None
     if os.path.isfile(card_path):
