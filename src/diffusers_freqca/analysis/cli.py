@@ -52,8 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="diffusers-freqca analyze",
         description=(
             "Run a pipeline once without a cache, record the output of the transformer's block stack (the CRF) for "
-            "the image tokens at every step, split it into low and high frequency bands as FreqCa does, and measure "
-            "per band how similar it is between steps and how well it is forecast from earlier steps. Writes "
+            "the image tokens at every step, split it into low and high frequency bands as the paper's band-split "
+            "forecast does (FreqCaConfig's default forecasts the model output without a split; this tells whether a "
+            "split would help on your model), and measure per band how similar it is between steps and how well it "
+            "is forecast from earlier steps. Writes "
             "frequency_analysis.csv and frequency_analysis.png. Without --model it runs the project's trained tiny "
             "model (CPU, offline, about 2 minutes on a 2-core CPU)."
         ),
@@ -88,9 +90,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="the cut-off along the frames of video grids (3-D split); default: the --cutoff-ratio",
     )
     parser.add_argument("--num-frames", type=int, default=None, help="--model: frames of a video pipeline")
-    parser.add_argument("--decomposition", default="dct", choices=SPLIT_DECOMPOSITIONS, help="default: %(default)s")
     parser.add_argument(
-        "--predictor", default="hermite", choices=PREDICTORS, help="forecast of the analysis (default: %(default)s)"
+        "--decomposition",
+        default="dct",
+        choices=SPLIT_DECOMPOSITIONS,
+        help="the paper's for FLUX (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--predictor",
+        default="hermite",
+        choices=PREDICTORS,
+        help="forecast of the analysis; the paper's Hermite by default (FreqCaConfig's default: taylor)",
     )
     parser.add_argument(
         "--crf-form",
