@@ -401,7 +401,8 @@ def margins(results: list[Result], family: str = "FreqCa") -> dict[int, dict[str
 
     Returns:
         `dict[int, dict]`: interval -> `{"psnr", "evaluations", "best_peer", "best_peer_psnr",
-        "best_peer_evaluations", "margin"}` (peers: every family but FreqCa's own).
+        "best_peer_evaluations", "margin"}` (peers: every family whose name does not start with "FreqCa"; the
+        paper's recipe, "FreqCa paper", is this package's own configuration, not a diffusers peer).
     """
     out = {}
     # Transformer calls per denoising step (2 under true CFG), from plain sampling: k steps make k full evaluations.
