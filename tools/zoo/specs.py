@@ -100,6 +100,11 @@ ZOO: dict[str, ZooSpec] = {
                 transformer=FLUX_TRANSFORMER),
         ZooSpec("qwen-scenes-16x24", "held-out", "qwen", "scenes", 64, 96, QWEN_IMAGE_SCHEDULER, None, 3000, seed=4,
                 transformer=QWEN_TRANSFORMER),
+        # Added after the first four had all been measured, as a fresh held-out pair: no design was chosen with them.
+        ZooSpec("flux-patterns-16x20", "held-out", "flux", "patterns", 64, 80, FIXED_SHIFT_3, 3.5, 3000,
+                batch_size=12, seed=5, transformer=FLUX_TRANSFORMER),
+        ZooSpec("qwen-mixed-16", "held-out", "qwen", "mixed", 64, 64, FLUX_DEV_SCHEDULER, None, 2000, batch_size=12,
+                seed=6, transformer=QWEN_TRANSFORMER),
     )
 }  # fmt: skip
 
