@@ -125,8 +125,9 @@ def test_model_output_refuses_a_band_split_and_the_residual_form():
         FreqCaConfig(warmup_stride=1, forecast_target="model_output", decomposition="dct", low_freq_order=0)
     with pytest.raises(ValueError, match="crf_form"):
         FreqCaConfig(warmup_stride=1, forecast_target="model_output", crf_form="residual")
-    # Equal band orders split nothing, so a decomposition is allowed (and unused).
-    FreqCaConfig(warmup_stride=1, forecast_target="model_output", decomposition="dct")
+    # Equal band orders would split nothing: the decomposition is refused rather than silently unused.
+    with pytest.raises(ValueError, match="would change nothing"):
+        FreqCaConfig(warmup_stride=1, forecast_target="model_output", decomposition="dct")
     with pytest.raises(ValueError, match="forecast_target"):
         FreqCaConfig(warmup_stride=1, forecast_target="output")
 

@@ -501,7 +501,7 @@ def test_loaded_config_runs_like_the_original(tmp_path):
 
     from diffusers_freqca import full_steps, get_freqca_stats
 
-    config = FreqCaConfig(cache_interval=3, decomposition="dct", cache_dtype=torch.float32)
+    config = FreqCaConfig(cache_interval=3, decomposition="dct", low_freq_order=0, cache_dtype=torch.float32)
     config.save_pretrained(tmp_path)
     pipe, inputs = build_tiny_pipeline("flux")
     outputs = []

@@ -58,7 +58,11 @@ def _single_thread():
 
 
 def _config(name: str, **kwargs) -> FreqCaConfig:
-    return FreqCaConfig(warmup_stride=1, **{"cache_interval": 3, "decomposition": DECOMPOSITION[name], **kwargs})
+    # The family's split where the band orders differ (equal orders split nothing, and a config refuses a split then).
+    fields = {"cache_interval": 3, **kwargs}
+    if fields.get("low_freq_order", 1) != fields.get("high_freq_order", 1):
+        fields.setdefault("decomposition", DECOMPOSITION[name])
+    return FreqCaConfig(warmup_stride=1, **fields)
 
 
 def _call(pipe, inputs, cfg: bool = False, **overrides) -> torch.Tensor:

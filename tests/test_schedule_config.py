@@ -157,7 +157,9 @@ def test_good_edge_values_are_accepted():
 
 
 def test_dict_round_trip_and_unknown_keys():
-    config = FreqCaConfig(cache_interval=9, cache_dtype=torch.bfloat16, full_compute_steps=(48,), decomposition="fft")
+    config = FreqCaConfig(
+        cache_interval=9, cache_dtype=torch.bfloat16, full_compute_steps=(48,), decomposition="fft", low_freq_order=0
+    )
     data = config.to_dict()
     assert data["cache_dtype"] == "bfloat16" and data["full_compute_steps"] == [48]
     assert FreqCaConfig.from_dict(data) == config
@@ -199,8 +201,13 @@ def test_defaults_and_derived_properties():
     assert config.resolved_first_interval == 3 and FreqCaConfig(cache_interval=9).resolved_first_interval == 5
     assert FreqCaConfig(cache_interval=9, first_interval=9).resolved_first_interval == 9
     assert not config.splits_bands and config.forecast_order == 1
-    # Equal orders need no split, whatever the decomposition; different orders with a decomposition do.
-    assert not FreqCaConfig(decomposition="dct").splits_bands
+    # Different orders with a decomposition split; a decomposition with equal orders would change nothing and is
+    # refused, naming the fields (a user asking for the paper's split must not silently get none).
+    for orders in ((1, 1), (0, 0), (2, 2)):
+        with pytest.raises(ValueError, match=r"`decomposition='dct'`.*`low_freq_order` and `high_freq_order`"):
+            FreqCaConfig(decomposition="dct", low_freq_order=orders[0], high_freq_order=orders[1])
+    with pytest.raises(ValueError, match="decomposition='fft'"):
+        FreqCaConfig(decomposition="fft")
     assert FreqCaConfig(decomposition="dct", low_freq_order=0, high_freq_order=2).splits_bands
     assert FreqCaConfig(decomposition="dct", low_freq_order=0, high_freq_order=2).forecast_order == 2
     assert not FreqCaConfig(decomposition="none", low_freq_order=0, high_freq_order=2).splits_bands

@@ -125,7 +125,7 @@ def test_temporal_cutoff_ratio_is_validated(value):
 
 
 def test_temporal_cutoff_ratio_round_trips():
-    config = FreqCaConfig(warmup_stride=1, decomposition="dct", temporal_cutoff_ratio=0.25)
+    config = FreqCaConfig(warmup_stride=1, decomposition="dct", low_freq_order=0, temporal_cutoff_ratio=0.25)
     assert FreqCaConfig.from_dict(config.to_dict()) == config
     assert FreqCaConfig(warmup_stride=1).temporal_cutoff_ratio is None
 

@@ -139,8 +139,9 @@ class FreqCaConfig:
         decomposition (`str`, defaults to `"none"`):
             How the CRF is split into bands over the token grid: `"none"` (no split: the whole cached feature is
             forecast with `high_freq_order`), `"dct"` (orthonormal 2-D DCT-II, the paper's choice for FLUX) or
-            `"fft"` (2-D FFT, the paper's choice for Qwen-Image). A split happens only when the two band orders
-            differ, and only on the CRF (`forecast_target="crf"`, which `forecast_target=None` then picks).
+            `"fft"` (2-D FFT, the paper's choice for Qwen-Image). A split needs the two band orders to differ (a
+            split with equal orders would change nothing and is refused) and the CRF (`forecast_target="crf"`, which
+            `forecast_target=None` then picks).
         cutoff_ratio (`float`, defaults to `0.1`):
             Radius of the low band as a fraction of the largest radial frequency of the grid, in `(0, 1]`. Frequencies
             are normalised per axis, so the cut is the same fraction along height and width of non-square grids;
@@ -263,6 +264,15 @@ class FreqCaConfig:
         _check_int("high_freq_order", self.high_freq_order, 0, MAX_FORECAST_ORDER)
         _check_choice("predictor", self.predictor, PREDICTORS)
         self.hermite_scale = _check_float("hermite_scale", self.hermite_scale, "in (0, 10]", lambda v: 0.0 < v <= 10.0)
+        if self.decomposition != "none" and self.low_freq_order == self.high_freq_order:
+            # A split with equal orders forecasts both bands alike, i.e. it would change nothing: refuse it rather
+            # than accept a setting that is silently without effect.
+            raise ValueError(
+                f"`decomposition={self.decomposition!r}` splits the CRF into bands only when `low_freq_order` and "
+                f"`high_freq_order` differ, but both are {self.low_freq_order}: it would change nothing. Give the "
+                "bands different orders (the paper: `low_freq_order=0, high_freq_order=2`, or "
+                "`FreqCaConfig.from_preset(model, 'paper')`) or use `decomposition='none'`."
+            )
         if self.forecast_target is None:
             self.forecast_target = "crf" if self.splits_bands else "model_output"
         _check_choice("forecast_target", self.forecast_target, FORECAST_TARGETS)
