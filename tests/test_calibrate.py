@@ -9,7 +9,7 @@ import torch
 from tiny_pipelines import build_tiny_pipeline
 
 from diffusers_freqca import FreqCaConfig, get_freqca_stats
-from diffusers_freqca.calibrate import calibrate, candidate_configs, main
+from diffusers_freqca.calibrate import calibrate, candidate_configs, main, plain_steps_for
 from diffusers_freqca.metrics import psnr
 
 
@@ -54,6 +54,31 @@ def test_choice_is_the_best_candidate_at_no_more_compute_than_the_default():
     assert result.default.psnr == pytest.approx(sum(per_image) / len(per_image), abs=1e-9)
     assert result.default.computed_steps == computed
 
+    # The no-cache baseline at the chosen compute, computed independently: the same calls with as many steps as the
+    # chosen config's full steps, and one more.
+    executed = round(result.best.computed_steps)
+    assert sorted(result.plain_sampling) == [executed, executed + 1]
+    for steps, value in result.plain_sampling.items():
+        per_image = []
+        for seed, reference in zip(seeds, references):
+            call = {**kwargs, "num_inference_steps": steps}
+            images = pipe(**call, generator=torch.Generator().manual_seed(seed)).images
+            per_image += [psnr(images[i], reference[i]) for i in range(images.shape[0])]
+        assert value == pytest.approx(sum(per_image) / len(per_image), abs=1e-9)
+    assert not pipe.transformer.is_cache_enabled
+
+
+@pytest.mark.parametrize("executed, strength, expected", [(6, 0.6, 10), (5, 0.6, 9), (1, 1.0, 1), (7, 0.5, 14)])
+def test_img2img_plain_steps_run_the_requested_steps(executed, strength, expected):
+    steps = plain_steps_for(executed, strength)
+    assert steps == expected and int(steps * strength) >= executed and int((steps - 1) * strength) < executed
+
+
+@pytest.mark.parametrize("executed, strength", [(0, 0.5), (3, 0.0), (3, 1.5), (True, 0.5)])
+def test_img2img_plain_steps_refuse_bad_values(executed, strength):
+    with pytest.raises(ValueError, match="executed|strength"):
+        plain_steps_for(executed, strength)
+
 
 def test_refuses_an_enabled_cache():
     pipe, kwargs = _pipeline()
@@ -73,6 +98,9 @@ def test_command_writes_the_chosen_config_and_a_card(tmp_path, capsys):
     card = (out / "README.md").read_text()
     assert "diffusers-freqca" in card and "PSNR vs full computation" in card
     assert "chosen:" in capsys.readouterr().out
+    # The no-cache baseline is stored and shown: plain sampling with as many steps as the chosen config computes.
+    plain = json.loads((out / "calibration.json").read_text())["plain_sampling"]
+    assert plain and all(f"| PSNR of {steps} plain denoising steps, no cache (dB) |" in card for steps in plain)
     # The card's example runs offline as written: the tiny model from the package, the config just written.
     example = card.split("```python\n")[1].split("```")[0]
     assert "load_tiny_flux_pipeline" in example and "DiffusionPipeline" not in example
@@ -80,3 +108,18 @@ def test_command_writes_the_chosen_config_and_a_card(tmp_path, capsys):
     exec(compile(example, "card example", "exec"), namespace)
     assert namespace["image"].size == (64, 64)
     assert not namespace["pipe"].transformer.is_cache_enabled
+
+
+def test_command_says_when_plain_sampling_is_as_good(tmp_path, capsys, monkeypatch):
+    import diffusers_freqca.calibrate as module
+
+    config = FreqCaConfig(cache_interval=3)
+    best = module.CandidateResult(config, psnr=30.0, psnr_min=29.0, computed_steps=4.0, seconds=1.0)
+    found = module.CalibrationResult(config, best, [best], num_inference_steps=8, plain_sampling={4: 29.5, 5: 31.25})
+    monkeypatch.setattr(module, "calibrate", lambda *args, **kwargs: found)
+    assert main(["--tiny", "--steps", "8", "--interval", "3", "--output-dir", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "note: 5 plain denoising steps without a cache score 31.25 dB" in out and "30.00 dB" in out
+    found.plain_sampling = {4: 29.5, 5: 29.9}
+    assert main(["--tiny", "--steps", "8", "--interval", "3", "--output-dir", str(tmp_path / "out2")]) == 0
+    assert "note:" not in capsys.readouterr().out
