@@ -40,6 +40,7 @@ import torch
 
 from benchmarks.compute import MacCounter
 from diffusers_freqca.block_stack import count_evaluations
+from diffusers_freqca.calibrate import plain_steps_for
 from diffusers_freqca.config import FreqCaConfig
 from diffusers_freqca.metrics import psnr, ssim
 from diffusers_freqca.presets import PAPER_RECIPE
@@ -213,15 +214,6 @@ class ZooBench:
         return [float(v) for v in ast.literal_eval(lines[-1].strip())]
 
 
-def _img2img_steps_for(run_steps: int, strength: float) -> int:
-    r"""The smallest `num_inference_steps` with which an image-to-image pipeline at `strength` runs `run_steps` steps
-    (diffusers skips the first `int(n - n * strength)` of `n` steps)."""
-    n = max(1, math.floor(run_steps / strength))
-    while n - int(n - n * strength) < run_steps:
-        n += 1
-    return n
-
-
 @contextlib.contextmanager
 def _cache_contexts(transformer: torch.nn.Module, true_cfg: bool):
     r"""
@@ -296,7 +288,7 @@ def run_setting(
         )
         target = ours.evaluations
         for steps in sorted({max(1, round(target)), max(1, round(target)) + 1}):
-            plain_steps = steps if bench.strength is None else _img2img_steps_for(steps, bench.strength)
+            plain_steps = steps if bench.strength is None else plain_steps_for(steps, bench.strength)
             add(bench.measure(f"fewer steps ({steps})", "fewer steps", interval, None, steps=plain_steps))
         full = interval in FULL_PEER_INTERVALS
         if full and calibrated:
@@ -608,6 +600,9 @@ def _stored_at(revision: str, path: Path) -> dict | None:
     # The results file as committed at `revision` (a path inside a git checkout); None when the revision exists but
     # the file did not yet (a model added to the zoo since).
     git = ["git", "-C", str(path.parent)]
+    inside = subprocess.run([*git, "rev-parse", "--is-inside-work-tree"], capture_output=True, text=True)
+    if inside.returncode != 0:
+        raise ValueError(f"`git show {revision}:{path}` failed: {path.parent} is not in a git checkout.")
     known = subprocess.run([*git, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"], capture_output=True)
     if known.returncode != 0:
         raise ValueError(f"`git show {revision}:{path}` failed: {revision!r} is not a commit of this checkout.")

@@ -301,7 +301,8 @@ def main(argv=None) -> None:
         pipe.set_progress_bar_config(disable=True)
         config = FreqCaConfig(
             cache_interval=args.interval,
-            decomposition=args.decomposition,
+            # Equal orders split nothing (and a config refuses a split then): no split, nothing to gather.
+            decomposition="none" if args.low_order == args.high_order else args.decomposition,
             low_freq_order=args.low_order,
             high_freq_order=args.high_order,
         )

@@ -3,13 +3,14 @@
 """`diffusers-freqca calibrate`: the candidates, the choice at the default's compute, and the files it writes."""
 
 import json
+from types import SimpleNamespace
 
 import pytest
 import torch
 from tiny_pipelines import build_tiny_pipeline
 
 from diffusers_freqca import FreqCaConfig, get_freqca_stats
-from diffusers_freqca.calibrate import calibrate, candidate_configs, main, plain_steps_for
+from diffusers_freqca.calibrate import calibrate, candidate_configs, img2img_executed_steps, main, plain_steps_for
 from diffusers_freqca.metrics import psnr
 
 
@@ -68,16 +69,38 @@ def test_choice_is_the_best_candidate_at_no_more_compute_than_the_default():
     assert not pipe.transformer.is_cache_enabled
 
 
-@pytest.mark.parametrize("executed, strength, expected", [(6, 0.6, 10), (5, 0.6, 9), (1, 1.0, 1), (7, 0.5, 14)])
-def test_img2img_plain_steps_run_the_requested_steps(executed, strength, expected):
-    steps = plain_steps_for(executed, strength)
-    assert steps == expected and int(steps * strength) >= executed and int((steps - 1) * strength) < executed
+@pytest.mark.parametrize("strength", [0.3, 0.5, 0.6, 0.75, 1.0])
+def test_img2img_step_counts_follow_diffusers(strength):
+    # Against diffusers' own FluxImg2ImgPipeline.get_timesteps on a real scheduler, not our formula.
+    from diffusers import FlowMatchEulerDiscreteScheduler, FluxImg2ImgPipeline
+
+    stub = SimpleNamespace(scheduler=FlowMatchEulerDiscreteScheduler())
+
+    def runs(n):
+        stub.scheduler.set_timesteps(n)
+        return FluxImg2ImgPipeline.get_timesteps(stub, n, strength, "cpu")[1]
+
+    for n in range(1, 40):
+        assert img2img_executed_steps(n, strength) == runs(n)
+    for executed in range(1, 17):
+        steps = plain_steps_for(executed, strength)
+        assert runs(steps) == executed or (runs(steps) > executed and runs(steps - 1) < executed)
+        assert steps == 1 or runs(steps - 1) < executed
 
 
-@pytest.mark.parametrize("executed, strength", [(0, 0.5), (3, 0.0), (3, 1.5), (True, 0.5)])
-def test_img2img_plain_steps_refuse_bad_values(executed, strength):
+@pytest.mark.parametrize("executed, strength", [(0, 0.5), (3, 0.0), (3, 1.5), (True, 0.5), (3, "0.5")])
+def test_img2img_step_counts_refuse_bad_values(executed, strength):
     with pytest.raises(ValueError, match="executed|strength"):
         plain_steps_for(executed, strength)
+    with pytest.raises(ValueError, match="num_inference_steps|strength"):
+        img2img_executed_steps(executed, strength)
+
+
+def test_no_plain_baseline_when_every_step_is_computed_and_the_card_still_writes(tmp_path):
+    # cache_interval=1 reproduces the reference (infinite PSNR): nothing to compare, and the card leaves it out.
+    assert main(["--tiny", "--steps", "4", "--interval", "1", "--seeds", "0", "--output-dir", str(tmp_path)]) == 0
+    assert json.loads((tmp_path / "calibration.json").read_text())["plain_sampling"] == {}
+    assert "PSNR vs full computation" not in (tmp_path / "README.md").read_text()
 
 
 def test_refuses_an_enabled_cache():

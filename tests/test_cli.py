@@ -251,7 +251,15 @@ def test_card_section_shows_a_given_example_in_place_of_the_default_one():
     assert "DiffusionPipeline" not in section
 
 
-@parameterized.expand([("empty", "  \n"), ("not_str", b"pipe()"), ("fence", "x = 1\n```\ny = 2")])
+@parameterized.expand(
+    [
+        ("empty", "  \n"),
+        ("not_str", b"pipe()"),
+        ("fence", "x = 1\n```\ny = 2"),
+        ("start_marker", "x = 1  # <!-- diffusers-freqca:start -->"),
+        ("end_marker", "x = 1  # <!-- diffusers-freqca:end -->"),
+    ]
+)
 def test_card_section_refuses_a_bad_example(_, code):
     with pytest.raises(ValueError, match="example_code"):
         card_section(FreqCaConfig(), "me/model", example_code=code)

@@ -120,6 +120,19 @@ def test_version_1_files_keep_their_consecutive_warmup(tmp_path):
     assert FreqCaConfig.from_pretrained(tmp_path).warmup_stride == 3
 
 
+def test_a_stored_split_with_equal_orders_loads_as_it_ran(tmp_path):
+    # Such configs split nothing and are refused when built now; a file written before loads as the config it ran as,
+    # with a warning, and runs bit for bit like it.
+    written = config_to_json_dict(FreqCaConfig(cache_interval=3))
+    written["decomposition"] = "dct"
+    _write_json(tmp_path, written)
+    with pytest.warns(UserWarning, match="split nothing when this file was written"):
+        loaded = FreqCaConfig.from_pretrained(tmp_path)
+    assert loaded == FreqCaConfig(cache_interval=3)
+    with pytest.raises(ValueError, match="would change nothing"):
+        FreqCaConfig.from_dict(written)
+
+
 @pytest.mark.parametrize(
     ("data", "pattern"),
     [

@@ -191,5 +191,5 @@ def test_compare_with_reads_the_committed_results(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "| flux-scenes-16 | t2i-50 | 6 |" in out and "| qwen-mixed-16 |" not in out
     assert "Not stored both at HEAD and now (not compared): qwen-mixed-16." in out
-    with pytest.raises(ValueError, match="git show"):
+    with pytest.raises(ValueError, match="'no-such-revision' is not a commit"):
         zoo.main(["--models", "flux-scenes-16", "--out", str(tmp_path), "--compare-with", "no-such-revision"])

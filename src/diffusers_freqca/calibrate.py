@@ -82,9 +82,12 @@ class CalibrationResult:
         num_inference_steps (`int`): the step count calibrated for.
         reference_seconds (`float`): wall time of the full-compute reference runs.
         plain_sampling (`dict[int, float]`): the no-cache baseline at the chosen configuration's compute: denoising
-            steps (as many as its full steps, and one more) -> mean PSNR (dB) of the same calls run with that many
-            steps and no cache, against the reference. Where it is as high as the chosen configuration's, sampling
-            with fewer steps serves this pipeline as well as any cache at this budget.
+            steps actually run (as many as its full steps, rounded down, and one more; image-to-image calls get the
+            `num_inference_steps` that runs them) -> mean PSNR (dB) of the same calls without a cache, against the
+            reference. Step counts not below the reference's are left out (so it is empty when the chosen config
+            computes every step), as is everything when the call passes its own `sigmas` or `timesteps`. Where it is
+            as high as the chosen configuration's, sampling with fewer steps serves this pipeline as well at this
+            budget.
     """
 
     config: FreqCaConfig
@@ -109,11 +112,13 @@ class CalibrationResult:
         """
         best = self.best
         metrics = {
-            "PSNR vs full computation (dB)": round(best.psnr, 2),
-            "PSNR of the default config (dB)": round(self.default.psnr, 2),
+            "PSNR vs full computation (dB)": best.psnr,
+            "PSNR of the default config (dB)": self.default.psnr,
         }
         for steps, value in sorted(self.plain_sampling.items()):
-            metrics[f"PSNR of {steps} plain denoising steps, no cache (dB)"] = round(value, 2)
+            metrics[f"PSNR of {steps} plain denoising steps, no cache (dB)"] = value
+        # An output identical to the reference (every step computed) has an infinite PSNR: not a number for a card.
+        metrics = {name: round(value, 2) for name, value in metrics.items() if math.isfinite(value)}
         return {
             "num_inference_steps": self.num_inference_steps,
             "metrics": metrics,
@@ -199,10 +204,13 @@ def calibrate(
             The budget: candidates compute no more steps than `FreqCaConfig(cache_interval=cache_interval)` does.
         seeds (`tuple[int, ...]`, defaults to `(0, 1)`): one call per seed.
         candidates (`list[FreqCaConfig]`, *optional*): what to try; defaults to [`candidate_configs`].
-        log (`Callable[[str], None]`, *optional*): receives one line per measured candidate.
+        log (`Callable[[str], None]`, *optional*): receives one line per measured candidate and per plain-sampling
+            baseline.
 
     Returns:
-        [`CalibrationResult`]: the choice, the default's measurement and every candidate's.
+        [`CalibrationResult`]: the choice, the default's measurement, every candidate's, and the plain-sampling
+        baseline (two more sets of calls per seed, each as long as the chosen configuration's compute; an img2img
+        call's `strength`, or the pipeline's default one, sets their step counts).
 
     Raises:
         `ValueError`: when the transformer already has a cache enabled, or `seeds` is empty.
@@ -268,28 +276,71 @@ def calibrate(
     # The baseline a cache must beat: the same calls with as many denoising steps as the chosen config's full steps
     # (and one more), without a cache. On some models (true CFG with a strongly shifted schedule, few steps) it wins.
     plain: dict[int, float] = {}
-    executed = max(1, round(chosen.computed_steps))
-    strength = kwargs_for(seeds[0]).get("strength")
-    for target in (executed, executed + 1):
-        if target >= steps:
-            continue
-        plain_steps = target if strength is None else plain_steps_for(target, float(strength))
-        per_image = []
-        with torch.no_grad():
-            for seed, reference in zip(seeds, references):
-                images = _images(pipe(**{**kwargs_for(seed), "num_inference_steps": plain_steps}))
-                per_image += [psnr(images[i], reference[i]) for i in range(images.shape[0])]
-        plain[target] = sum(per_image) / len(per_image)
-        log(f"plain sampling, {target} steps, no cache: {plain[target]:.2f} dB")
+    first_call = kwargs_for(seeds[0])
+    strength = first_call.get("strength", _default_strength(pipe))
+    executed_by_reference = steps if strength is None else img2img_executed_steps(steps, float(strength))
+    if "sigmas" in first_call or "timesteps" in first_call:
+        log("plain sampling not measured: the call passes its own `sigmas` / `timesteps`, which fix the step count")
+    else:
+        executed = max(1, math.floor(chosen.computed_steps + 1e-9))
+        for target in (executed, executed + 1):
+            if target >= executed_by_reference:
+                continue
+            plain_steps = target if strength is None else plain_steps_for(target, float(strength))
+            per_image = []
+            with torch.no_grad():
+                for seed, reference in zip(seeds, references):
+                    images = _images(pipe(**{**kwargs_for(seed), "num_inference_steps": plain_steps}))
+                    per_image += [psnr(images[i], reference[i]) for i in range(images.shape[0])]
+            plain[target] = sum(per_image) / len(per_image)
+            log(f"plain sampling, {target} steps, no cache: {plain[target]:.2f} dB")
     return CalibrationResult(chosen.config, baseline, admissible + others, steps, reference_seconds, plain)
+
+
+def _default_strength(pipe) -> float | None:
+    # The pipeline's own default `strength` (0.6 for FLUX / Qwen-Image / SD3 img2img), None for pipelines without one.
+    import inspect
+
+    parameter = inspect.signature(type(pipe).__call__).parameters.get("strength")
+    if parameter is None or not isinstance(parameter.default, (int, float)) or isinstance(parameter.default, bool):
+        return None
+    return float(parameter.default)
+
+
+def img2img_executed_steps(num_inference_steps: int, strength: float) -> int:
+    r"""
+    The denoising steps an image-to-image pipeline runs for `num_inference_steps` at `strength`.
+
+    Diffusers' image-to-image pipelines (FLUX, Qwen-Image, SD3: `get_timesteps`) skip the first
+    `int(num_inference_steps - num_inference_steps * strength)` steps.
+
+    Args:
+        num_inference_steps (`int`): the step count passed to the pipeline, `>= 1`.
+        strength (`float`): the img2img strength, in `(0, 1]`.
+
+    Returns:
+        `int`: the steps run.
+
+    Raises:
+        `ValueError`: for a step count below 1 or a strength outside `(0, 1]`.
+
+    Example:
+        ```python
+        >>> img2img_executed_steps(28, 0.6)  # diffusers skips int(28 - 16.8) = 11 of 28
+        17
+        ```
+    """
+    if isinstance(num_inference_steps, bool) or not isinstance(num_inference_steps, int) or num_inference_steps < 1:
+        raise ValueError(f"`num_inference_steps` must be an int >= 1, got {num_inference_steps!r}.")
+    if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not 0.0 < strength <= 1.0:
+        raise ValueError(f"`strength` must be a number in (0, 1], got {strength!r}.")
+    return num_inference_steps - int(num_inference_steps - num_inference_steps * strength)
 
 
 def plain_steps_for(executed: int, strength: float) -> int:
     r"""
-    The `num_inference_steps` that make an image-to-image pipeline run `executed` denoising steps at `strength`.
-
-    Diffusers' image-to-image pipelines run `int(num_inference_steps * strength)` of the steps (FLUX, Qwen-Image,
-    SD3: `get_timesteps`); this is the smallest `num_inference_steps` that runs at least `executed`.
+    The smallest `num_inference_steps` with which an image-to-image pipeline at `strength` runs `executed` denoising
+    steps (see [`img2img_executed_steps`]).
 
     Args:
         executed (`int`): denoising steps to run, `>= 1`.
@@ -303,16 +354,18 @@ def plain_steps_for(executed: int, strength: float) -> int:
 
     Example:
         ```python
-        >>> plain_steps_for(6, 0.6)  # int(10 * 0.6) == 6
+        >>> plain_steps_for(6, 0.6)  # 10 steps at 0.6 run 10 - int(10 - 6) = 6
         10
         ```
     """
     if isinstance(executed, bool) or not isinstance(executed, int) or executed < 1:
         raise ValueError(f"`executed` must be an int >= 1, got {executed!r}.")
-    if not 0.0 < strength <= 1.0:
-        raise ValueError(f"`strength` must be in (0, 1], got {strength!r}.")
+    if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not 0.0 < strength <= 1.0:
+        raise ValueError(f"`strength` must be a number in (0, 1], got {strength!r}.")
     steps = max(1, math.floor(executed / strength))
-    while int(steps * strength) < executed:
+    while steps > 1 and img2img_executed_steps(steps - 1, strength) >= executed:
+        steps -= 1
+    while img2img_executed_steps(steps, strength) < executed:
         steps += 1
     return steps
 
@@ -384,7 +437,7 @@ def main(argv: list[str] | None = None) -> int:
 from diffusers_freqca.tiny_flux import load_tiny_flux_pipeline, pipeline_inputs
 
 pipe = load_tiny_flux_pipeline()
-pipe.transformer.enable_cache(FreqCaConfig.from_pretrained({str(args.output_dir)!r}))
+pipe.transformer.enable_cache(FreqCaConfig.from_pretrained({str(Path(args.output_dir).resolve())!r}))
 image = pipe(**pipeline_inputs(pipe, classes=[0]), num_inference_steps={args.steps}).images[0]
 pipe.transformer.disable_cache()  # back to full computation"""
     else:
@@ -435,8 +488,8 @@ pipe.transformer.disable_cache()  # back to full computation"""
         steps, value = min(beaten.items())
         print(
             f"note: {steps} plain denoising steps without a cache score {value:.2f} dB, at least as high as FreqCa's "
-            f"{best.psnr:.2f} dB with {best.computed_steps:.1f} full steps: at this budget, running fewer steps serves "
-            "this pipeline as well; try a smaller --interval."
+            f"{best.psnr:.2f} dB with {best.computed_steps:.1f} full steps ({steps - best.computed_steps:+.1f} steps of "
+            "compute): at this budget, running fewer steps serves this pipeline about as well; try a smaller --interval."
         )
     return 0
 

@@ -186,7 +186,7 @@ def card_section(
         example_code (`str`, *optional*): the card's Python example. `None` loads `model_id` (else `repo_id`) with
             `DiffusionPipeline` and the config from `repo_id`, and generates from a text prompt; give your own for a
             pipeline that is not loaded that way (e.g. one that takes prompt embeddings). It must not contain a
-            Markdown code fence.
+            Markdown code fence or the section markers.
 
     Returns:
         `str`: the section, starting with `SECTION_START` and ending with `SECTION_END`.
@@ -194,7 +194,7 @@ def card_section(
     Raises:
         `ValueError`: for a config that is not a `FreqCaConfig`, an invalid repository id or subfolder, invalid
             results, a step count that is not an int `>= 1` or differs from the results', or an `example_code` that is
-            empty, not a string or contains a code fence.
+            empty, not a string or contains a code fence or a section marker.
 
     Example:
         ```python
@@ -221,10 +221,13 @@ def card_section(
         )
 
     if example_code is not None and (
-        not isinstance(example_code, str) or not example_code.strip() or "```" in example_code
+        not isinstance(example_code, str)
+        or not example_code.strip()
+        or any(mark in example_code for mark in ("```", SECTION_START, SECTION_END))
     ):
         raise ValueError(
-            f"`example_code` must be a non-empty string of Python without a Markdown code fence, got {example_code!r}."
+            "`example_code` must be a non-empty string of Python without a Markdown code fence or the card's section "
+            f"markers, got {example_code!r}."
         )
 
     evaluations = len(full_steps(num_inference_steps, config))

@@ -36,6 +36,7 @@ value.
 
 import json
 import os
+import warnings
 from typing import Any
 
 from huggingface_hub import HfApi, hf_hub_download
@@ -49,7 +50,7 @@ from huggingface_hub.errors import (
 )
 from huggingface_hub.utils import validate_repo_id
 
-from .config import FreqCaConfig
+from .config import DECOMPOSITIONS, FreqCaConfig
 
 
 CONFIG_NAME = "freqca_config.json"
@@ -199,6 +200,16 @@ def config_from_json_dict(data: Any, source: str = "the config") -> FreqCaConfig
         # Written before the field existed: its warm-up was on consecutive steps, and a stored config must keep its
         # schedule when the library's defaults change.
         fields["warmup_stride"] = 1
+    decomposition = fields.get("decomposition", "none")
+    splits = decomposition in DECOMPOSITIONS and decomposition != "none"
+    if splits and fields.get("low_freq_order", 1) == fields.get("high_freq_order", 1):
+        # Files written before such configs were refused: the split never ran, so they load as they ran.
+        warnings.warn(
+            f"{source}: `decomposition={decomposition!r}` with equal band orders split nothing when this file was "
+            "written; it is read as `decomposition='none'`, which computes the same.",
+            stacklevel=2,
+        )
+        fields["decomposition"] = "none"
     try:
         return FreqCaConfig.from_dict(fields)
     except (TypeError, ValueError) as error:
