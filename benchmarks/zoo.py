@@ -56,6 +56,8 @@ SETTINGS = {
     "i2i-50x0.6": (50, 0.6),
 }
 INTERVALS = (3, 4, 6, 9, 12)
+# The diffusers peers' families, as `Result.family` names them.
+PEER_FAMILIES = ("TaylorSeer", "MagCache", "FirstBlockCache", "PAB", "fewer steps")
 FULL_PEER_INTERVALS = (6, 9)
 DEFAULT_OUT = Path("docs/benchmark_results/zoo")
 
@@ -384,12 +386,19 @@ def _in_window(peer: Result, ours: Result, calls_per_step: int) -> bool:
     return skips_whole_steps and full <= ours.block_stack_evaluations / calls_per_step + 1.0 + 1e-6
 
 
-def margins(results: list[Result], family: str = "FreqCa") -> dict[int, dict[str, Any]]:
+def margins(
+    results: list[Result], family: str = "FreqCa", peer_family: str | None = None
+) -> dict[int, dict[str, Any]]:
     r"""
     Per interval, the PSNR margin of `family`'s entry over the best peer using at most one more equivalent step of
     compute, or, for peers that skip whole steps, at most one more full evaluation (see `_in_window`). Every peer of
     the setting counts, whatever interval it was run for: a peer tuned for another N (say, 6 plain steps run beside
     N=9) that lands in the window is as good a competitor as one run for this N.
+
+    Args:
+        results (`list[Result]`): every measurement of one model and setting.
+        family (`str`, defaults to `"FreqCa"`): whose margin (`"FreqCa"` is the default, `"FreqCa calibrated"`).
+        peer_family (`str`, *optional*): only peers of this family (e.g. `"TaylorSeer"`, `"MagCache"`); `None` for all.
 
     Returns:
         `dict[int, dict]`: interval -> `{"psnr", "evaluations", "best_peer", "best_peer_psnr",
@@ -405,7 +414,13 @@ def margins(results: list[Result], family: str = "FreqCa") -> dict[int, dict[str
         if not mine:
             continue
         ours = mine[0]
-        peers = [r for r in results if not r.family.startswith("FreqCa") and _in_window(r, ours, calls)]
+        peers = [
+            r
+            for r in results
+            if not r.family.startswith("FreqCa")
+            and (peer_family is None or r.family == peer_family)
+            and _in_window(r, ours, calls)
+        ]
         best = max(peers, key=lambda r: r.psnr) if peers else None
         out[interval] = {
             "psnr": ours.psnr,
@@ -519,6 +534,30 @@ def write_summary(out: Path, intervals: tuple[int, ...] = FULL_PEER_INTERVALS) -
     for half, cases in worst.items():
         margin, where = min(cases)
         lines.append(f"Worst case of the default, {half} half: {margin:+.2f} dB ({where}).")
+    lines += [
+        "",
+        "Against each peer on its own (the same cells; a peer counts where one of its runs is in the window):",
+        "",
+        "| peer | cells | default ahead by >= 0.5 dB | default behind | worst margin |",
+        "|---|---|---|---|---|",
+    ]
+    for peer in PEER_FAMILIES:
+        found = []
+        for name in ZOO:
+            path = out / f"{name}.json"
+            if not path.is_file():
+                continue
+            for setting, rows in json.loads(path.read_text()).items():
+                by_interval = margins([Result(**r) for r in rows], peer_family=peer)
+                for interval in intervals:
+                    m = by_interval.get(interval)
+                    if m is not None and m["margin"] is not None:
+                        found.append((m["margin"], f"{name} {setting} N={interval}"))
+        if found:
+            margin, where = min(found)
+            ahead = sum(m >= 0.5 for m, _ in found)
+            behind = sum(m < 0 for m, _ in found)
+            lines.append(f"| {peer} | {len(found)} | {ahead} | {behind} | {margin:+.2f} ({where}) |")
     text = "\n".join(lines) + "\n"
     (out / "summary.md").write_text(text)
     return text

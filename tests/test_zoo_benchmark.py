@@ -113,6 +113,22 @@ def test_summary_reports_every_margin_and_the_worst_case_per_half(tmp_path):
     assert "| flux-scenes-16 (tune) | t2i-50 | 9 | 7.20, 30.00 | fewer steps (8): 8.00, 32.50 | -2.50 | - |" in text
     assert "Worst case of the default, tune half: -2.50 dB (flux-scenes-16 t2i-50 N=9)." in text
     assert "Worst case of the default, held-out half: +1.00 dB (flux-mixed-24x32 t2i-28 N=6)." in text
+    # Each peer on its own: TaylorSeer is in the window once (+1.00); plain sampling with 8 steps is in the window of
+    # both N=6 (+7.50) and N=9 (-2.50), with 7 steps in the held-out N=6 (+1.00).
+    assert "| TaylorSeer | 1 | 1 | 0 | +1.00 (flux-scenes-16 t2i-50 N=6) |" in text
+    assert "| fewer steps | 3 | 2 | 1 | -2.50 (flux-scenes-16 t2i-50 N=9) |" in text
+    assert "| MagCache |" not in text
+
+
+def test_margin_against_one_peer_family_only():
+    results = [
+        _result("FreqCa default N=6", "FreqCa", 6, 10.0, 40.0),
+        _result("TaylorSeer lite", "TaylorSeer", 6, 11.0, 41.0),
+        _result("MagCache", "MagCache", 6, 10.1, 38.0),
+    ]
+    assert margins(results)[6]["margin"] == pytest.approx(-1.0)
+    assert margins(results, peer_family="MagCache")[6]["margin"] == pytest.approx(2.0)
+    assert margins(results, peer_family="PAB")[6]["best_peer"] is None
 
 
 def test_study_variants_are_valid_configs_and_the_table_reports_changes_against_the_default():
