@@ -499,28 +499,49 @@ def write_report(name: str, by_setting: dict[str, list[Result]], out: Path, imag
     plt.close(figure)
 
 
+def _count(margins_found: list[tuple[float, str]]) -> str:
+    # "ahead by >= 0.5 dB in A of B, behind in C (worst ...)" for a list of (margin, where).
+    ahead = sum(m >= 0.5 for m, _ in margins_found)
+    behind = sum(m < 0 for m, _ in margins_found)
+    margin, where = min(margins_found)
+    return f"ahead by >= 0.5 dB in {ahead} of {len(margins_found)}, behind in {behind} (worst {margin:+.2f}, {where})"
+
+
 def write_summary(out: Path, intervals: tuple[int, ...] = FULL_PEER_INTERVALS) -> str:
     r"""
-    The cross-model table of the protocol's verdict, from the stored `<out>/<model>.json` files: per model, setting
-    and interval, the margin of the default and of the calibrated configuration over the best peer with at most one
-    more equivalent step, and the worst case per half. Writes `<out>/summary.md` and returns its text.
+    The cross-model verdict, from the stored `<out>/<model>.json` files: per model, setting and interval, the margin
+    of the default and of the calibrated configuration over the best peer with at most one more equivalent step; the
+    worst case per half; counts of the cells ahead and behind (text-to-image, image-to-image, calibrated, and the
+    other intervals where peers were run for them); and the default against each peer family on its own. Writes
+    `<out>/summary.md` and returns its text.
     """
+    stored = {name: json.loads((out / f"{name}.json").read_text()) for name in ZOO if (out / f"{name}.json").is_file()}
     lines = [
         "| model (half) | setting | N | default: compute, PSNR | best peer within +1 step | margin | calibrated margin |",
         "|---|---|---|---|---|---|---|",
     ]
     worst: dict[str, list[tuple[float, str]]] = {}
-    for name in ZOO:
-        path = out / f"{name}.json"
-        if not path.is_file():
-            continue
+    groups: dict[str, list[tuple[float, str]]] = {"text-to-image": [], "image-to-image": [], "calibrated": []}
+    other: list[tuple[float, str]] = []
+    other_taylorseer: list[tuple[float, str]] = []
+    calibrated_change: list[tuple[float, str]] = []
+    by_peer: dict[str, list[tuple[float, str]]] = {peer: [] for peer in PEER_FAMILIES}
+    for name, settings in stored.items():
         half = get_spec(name).half
-        for setting, rows in json.loads(path.read_text()).items():
+        for setting, rows in settings.items():
             results = [Result(**r) for r in rows]
             default, calibrated = margins(results), margins(results, "FreqCa calibrated")
-            for interval in intervals:
-                m = default.get(interval)
-                if m is None or m["best_peer"] is None:
+            per_peer = {peer: margins(results, peer_family=peer) for peer in PEER_FAMILIES}
+            for interval, m in default.items():
+                where = f"{name} {setting} N={interval}"
+                if m["best_peer"] is None:
+                    continue
+                if interval not in intervals:
+                    if any(r.interval == interval and not r.family.startswith("FreqCa") for r in results):
+                        other.append((m["margin"], where))
+                        found = per_peer["TaylorSeer"].get(interval)
+                        if found and found["margin"] is not None:
+                            other_taylorseer.append((found["margin"], where))
                     continue
                 c = calibrated.get(interval)
                 c_text = f"{c['margin']:+.2f}" if c and c["margin"] is not None else "-"
@@ -529,11 +550,35 @@ def write_summary(out: Path, intervals: tuple[int, ...] = FULL_PEER_INTERVALS) -
                     f"{m['best_peer']}: {m['best_peer_evaluations']:.2f}, {m['best_peer_psnr']:.2f} | "
                     f"{m['margin']:+.2f} | {c_text} |"
                 )
-                worst.setdefault(half, []).append((m["margin"], f"{name} {setting} N={interval}"))
+                worst.setdefault(half, []).append((m["margin"], where))
+                groups["image-to-image" if setting.startswith("i2i") else "text-to-image"].append((m["margin"], where))
+                if c and c["margin"] is not None:
+                    groups["calibrated"].append((c["margin"], where))
+                    calibrated_change.append((c["psnr"] - m["psnr"], where))
+                for peer, found in per_peer.items():
+                    if found.get(interval) and found[interval]["margin"] is not None:
+                        by_peer[peer].append((found[interval]["margin"], where))
     lines.append("")
     for half, cases in worst.items():
         margin, where = min(cases)
         lines.append(f"Worst case of the default, {half} half: {margin:+.2f} dB ({where}).")
+    lines.append("")
+    shown = ", ".join(str(n) for n in intervals)
+    for label, cases in groups.items():
+        if cases:
+            who = "calibrated configuration" if label == "calibrated" else f"default, {label}"
+            lines.append(f"Cells at N = {shown}, {who}: {_count(cases)}.")
+    # Below by at least 0.005 dB: a rerun of the same config differs in the last digits.
+    below = [(change, where) for change, where in calibrated_change if change < -0.005]
+    if calibrated_change:
+        text = (
+            f"The calibrated configuration scores below the default in {len(below)} of {len(calibrated_change)} cells"
+        )
+        lines.append(text + (f" (down to {min(below)[0]:+.2f} dB, {min(below)[1]})." if below else "."))
+    if other:
+        lines.append(f"Cells at the other intervals with peers run for them, default: {_count(other)}.")
+    if other_taylorseer:
+        lines.append(f"The same cells against TaylorSeerCache on its own: {_count(other_taylorseer)}.")
     lines += [
         "",
         "Against each peer on its own (the same cells; a peer counts where one of its runs is in the window):",
@@ -541,18 +586,7 @@ def write_summary(out: Path, intervals: tuple[int, ...] = FULL_PEER_INTERVALS) -
         "| peer | cells | default ahead by >= 0.5 dB | default behind | worst margin |",
         "|---|---|---|---|---|",
     ]
-    for peer in PEER_FAMILIES:
-        found = []
-        for name in ZOO:
-            path = out / f"{name}.json"
-            if not path.is_file():
-                continue
-            for setting, rows in json.loads(path.read_text()).items():
-                by_interval = margins([Result(**r) for r in rows], peer_family=peer)
-                for interval in intervals:
-                    m = by_interval.get(interval)
-                    if m is not None and m["margin"] is not None:
-                        found.append((m["margin"], f"{name} {setting} N={interval}"))
+    for peer, found in by_peer.items():
         if found:
             margin, where = min(found)
             ahead = sum(m >= 0.5 for m, _ in found)

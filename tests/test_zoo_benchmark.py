@@ -118,6 +118,14 @@ def test_summary_reports_every_margin_and_the_worst_case_per_half(tmp_path):
     assert "| TaylorSeer | 1 | 1 | 0 | +1.00 (flux-scenes-16 t2i-50 N=6) |" in text
     assert "| fewer steps | 3 | 2 | 1 | -2.50 (flux-scenes-16 t2i-50 N=9) |" in text
     assert "| MagCache |" not in text
+    # Counts over the same cells: text-to-image N=6 +1.00 (held-out) and +1.00 / -2.50 (tune); calibrated +4.00 only.
+    assert (
+        "Cells at N = 6, 9, default, text-to-image: ahead by >= 0.5 dB in 2 of 3, behind in 1 "
+        "(worst -2.50, flux-scenes-16 t2i-50 N=9)." in text
+    )
+    assert "calibrated configuration: ahead by >= 0.5 dB in 1 of 1, behind in 0" in text
+    assert "The calibrated configuration scores below the default in 0 of 1 cells." in text
+    assert "image-to-image" not in text and "other intervals" not in text
 
 
 def test_margin_against_one_peer_family_only():
@@ -209,3 +217,21 @@ def test_compare_with_reads_the_committed_results(tmp_path, capsys):
     assert "Not stored both at HEAD and now (not compared): qwen-mixed-16." in out
     with pytest.raises(ValueError, match="'no-such-revision' is not a commit"):
         zoo.main(["--models", "flux-scenes-16", "--out", str(tmp_path), "--compare-with", "no-such-revision"])
+
+
+def test_summary_counts_the_other_intervals_only_where_peers_were_run_for_them(tmp_path):
+    rows = {
+        "t2i-50": [
+            asdict(_result("FreqCa default N=3", "FreqCa", 3, 17.0, 50.0)),
+            asdict(_result("TaylorSeer lite N=3", "TaylorSeer", 3, 18.0, 51.0)),  # run for N=3: counted, -1.00
+            asdict(_result("FreqCa default N=12", "FreqCa", 12, 6.0, 30.0)),
+            asdict(_result("fewer steps (7)", "fewer steps", 6, 7.0, 20.0)),  # run for N=6 only: N=12 not counted
+        ]
+    }
+    (tmp_path / "flux-scenes-16.json").write_text(json.dumps(rows))
+    text = write_summary(tmp_path)
+    assert (
+        "Cells at the other intervals with peers run for them, default: ahead by >= 0.5 dB in 0 of 1, behind in 1 "
+        "(worst -1.00, flux-scenes-16 t2i-50 N=3)." in text
+    )
+    assert "The same cells against TaylorSeerCache on its own: ahead by >= 0.5 dB in 0 of 1, behind in 1" in text
