@@ -33,6 +33,7 @@ models, sampling with fewer steps is as good as any cache at a given budget.
 
 import argparse
 import dataclasses
+import inspect
 import json
 import math
 import sys
@@ -299,8 +300,6 @@ def calibrate(
 
 def _default_strength(pipe) -> float | None:
     # The pipeline's own default `strength` (0.6 for FLUX / Qwen-Image / SD3 img2img), None for pipelines without one.
-    import inspect
-
     parameter = inspect.signature(type(pipe).__call__).parameters.get("strength")
     if parameter is None or not isinstance(parameter.default, (int, float)) or isinstance(parameter.default, bool):
         return None
@@ -332,9 +331,13 @@ def img2img_executed_steps(num_inference_steps: int, strength: float) -> int:
     """
     if isinstance(num_inference_steps, bool) or not isinstance(num_inference_steps, int) or num_inference_steps < 1:
         raise ValueError(f"`num_inference_steps` must be an int >= 1, got {num_inference_steps!r}.")
+    _check_strength(strength)
+    return num_inference_steps - int(num_inference_steps - num_inference_steps * strength)
+
+
+def _check_strength(strength) -> None:
     if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not 0.0 < strength <= 1.0:
         raise ValueError(f"`strength` must be a number in (0, 1], got {strength!r}.")
-    return num_inference_steps - int(num_inference_steps - num_inference_steps * strength)
 
 
 def plain_steps_for(executed: int, strength: float) -> int:
@@ -360,11 +363,10 @@ def plain_steps_for(executed: int, strength: float) -> int:
     """
     if isinstance(executed, bool) or not isinstance(executed, int) or executed < 1:
         raise ValueError(f"`executed` must be an int >= 1, got {executed!r}.")
-    if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not 0.0 < strength <= 1.0:
-        raise ValueError(f"`strength` must be a number in (0, 1], got {strength!r}.")
-    steps = max(1, math.floor(executed / strength))
-    while steps > 1 and img2img_executed_steps(steps - 1, strength) >= executed:
-        steps -= 1
+    _check_strength(strength)
+    # The steps run grow by 0 or 1 per step passed and never exceed it: the first count that reaches `executed` is
+    # the smallest.
+    steps = executed
     while img2img_executed_steps(steps, strength) < executed:
         steps += 1
     return steps

@@ -29,7 +29,9 @@ own. Format version 2 holds:
 `_class_name` and `format_version` are required; `_diffusers_freqca_version` (the library that wrote the file) is
 informational. Fields that are missing take the `FreqCaConfig` defaults of the reading library, with one exception:
 version 1 files were written before `warmup_stride` existed, when the warm-up was always on consecutive steps, so a
-version 1 file without it reads as `warmup_stride=1` (the schedule it was written with). Readers refuse files with a
+version 1 file without it reads as `warmup_stride=1` (the schedule it was written with); and a file with a band split
+whose two orders are equal (accepted, and without effect, before such configs were refused) reads as
+`decomposition="none"`, with a warning. Readers refuse files with a
 newer `format_version` than they know, unknown keys, and invalid values, each with a `ValueError` naming the key and
 value.
 """
@@ -54,6 +56,7 @@ from .config import DECOMPOSITIONS, FreqCaConfig
 
 
 CONFIG_NAME = "freqca_config.json"
+_BAND_ORDERS = ("low_freq_order", "high_freq_order")
 FORMAT_VERSION = 2
 CLASS_NAME = "FreqCaConfig"
 # Keys of the file that are not `FreqCaConfig` fields.
@@ -202,7 +205,8 @@ def config_from_json_dict(data: Any, source: str = "the config") -> FreqCaConfig
         fields["warmup_stride"] = 1
     decomposition = fields.get("decomposition", "none")
     splits = decomposition in DECOMPOSITIONS and decomposition != "none"
-    if splits and fields.get("low_freq_order", 1) == fields.get("high_freq_order", 1):
+    orders = {name: fields.get(name, FreqCaConfig.__dataclass_fields__[name].default) for name in _BAND_ORDERS}
+    if splits and orders["low_freq_order"] == orders["high_freq_order"]:
         # Files written before such configs were refused: the split never ran, so they load as they ran.
         warnings.warn(
             f"{source}: `decomposition={decomposition!r}` with equal band orders split nothing when this file was "
