@@ -60,6 +60,14 @@ INTERVALS = (3, 4, 6, 9, 12)
 PEER_FAMILIES = ("TaylorSeer", "MagCache", "FirstBlockCache", "PAB", "fewer steps")
 FULL_PEER_INTERVALS = (6, 9)
 DEFAULT_OUT = Path("docs/benchmark_results/zoo")
+# Images per run the stored results were measured with (the larger models cost more per image).
+MEASURED_IMAGES = {"flux-scenes-16": 16}
+DEFAULT_IMAGES = 8
+
+
+def images_for(name: str, images: int | None = None) -> int:
+    r"""The images per run for zoo model `name`: `images` if given, else what its stored results were measured with."""
+    return images if images is not None else MEASURED_IMAGES.get(name, DEFAULT_IMAGES)
 
 
 @dataclass
@@ -695,7 +703,13 @@ def main(argv: list[str] | None = None) -> int:
     group.add_argument("--models", nargs="+", choices=sorted(ZOO))
     parser.add_argument("--settings", nargs="+", choices=list(SETTINGS), default=list(SETTINGS))
     parser.add_argument("--intervals", nargs="+", type=int, default=list(INTERVALS))
-    parser.add_argument("--images", type=int, default=16)
+    parser.add_argument(
+        "--images",
+        type=int,
+        default=None,
+        help="images per run (default: the count the stored results were measured with: 16 for flux-scenes-16, 8 for "
+        "the others; a different count must not be merged with stored peers of another)",
+    )
     parser.add_argument("--out", default=str(DEFAULT_OUT))
     parser.add_argument("--report", action="store_true", help="write the markdown table and the plot per model")
     parser.add_argument("--threads", type=int, default=None)
@@ -746,13 +760,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.report_only:
         for name in models:
             stored = json.loads((out / f"{name}.json").read_text())
-            write_report(name, {s: [Result(**r) for r in rs] for s, rs in stored.items()}, out, args.images)
+            write_report(
+                name, {s: [Result(**r) for r in rs] for s, rs in stored.items()}, out, images_for(name, args.images)
+            )
         return 0
     for name in models:
         path = out / f"{name}.json"
         stored = json.loads(path.read_text()) if path.is_file() else {}
         for setting in args.settings:
-            bench = ZooBench(name, setting, args.images)
+            bench = ZooBench(name, setting, images_for(name, args.images))
             results = run_setting(
                 bench,
                 args.intervals,
@@ -765,7 +781,9 @@ def main(argv: list[str] | None = None) -> int:
             stored[setting] = merge_results(stored.get(setting, []), results, args.intervals, args.only)
             path.write_text(json.dumps(stored, indent=1))
         if args.report:
-            write_report(name, {s: [Result(**r) for r in rs] for s, rs in stored.items()}, out, args.images)
+            write_report(
+                name, {s: [Result(**r) for r in rs] for s, rs in stored.items()}, out, images_for(name, args.images)
+            )
     return 0
 
 

@@ -6,6 +6,7 @@ independent computation, the study's table, and a small real measurement on a co
 import json
 import math
 from dataclasses import asdict
+from pathlib import Path
 
 import pytest
 import torch
@@ -235,3 +236,15 @@ def test_summary_counts_the_other_intervals_only_where_peers_were_run_for_them(t
         "(worst -1.00, flux-scenes-16 t2i-50 N=3)." in text
     )
     assert "The same cells against TaylorSeerCache on its own: ahead by >= 0.5 dB in 0 of 1, behind in 1" in text
+
+
+def test_each_model_defaults_to_the_image_count_its_stored_results_were_measured_with():
+    import re
+
+    from tools.zoo.specs import ZOO
+
+    for name in ZOO:
+        page = (Path(__file__).resolve().parents[1] / "docs/benchmark_results/zoo" / f"{name}.md").read_text()
+        stored = int(re.search(r"the mean over (\d+) images", page).group(1))
+        assert zoo.images_for(name) == stored, name
+    assert zoo.images_for("flux-scenes-16", 4) == 4
