@@ -50,6 +50,10 @@ from .hooks import get_freqca_stats
 from .metrics import psnr
 
 
+# A cache that leads plain sampling at its compute by less than this (dB) is no real gain: `calibrate` says so.
+PLAIN_SAMPLING_MARGIN = 0.5
+
+
 @dataclass
 class CandidateResult:
     r"""
@@ -485,13 +489,17 @@ pipe.transformer.disable_cache()  # back to full computation"""
         f"(default: {result.default.psnr:.2f} dB with {result.default.computed_steps:.1f}); wrote {out}/freqca_config.json "
         f"and {out}/README.md"
     )
-    beaten = {steps: value for steps, value in result.plain_sampling.items() if value >= best.psnr}
-    if beaten:
-        steps, value = min(beaten.items())
+    # Within 0.5 dB is no real lead (the bar the project's benchmarks use), so the note shows from there on.
+    close = {
+        steps: value for steps, value in result.plain_sampling.items() if value > best.psnr - PLAIN_SAMPLING_MARGIN
+    }
+    if close:
+        steps, value = min(close.items())
         print(
-            f"note: {steps} plain denoising steps without a cache score {value:.2f} dB, at least as high as FreqCa's "
-            f"{best.psnr:.2f} dB with {best.computed_steps:.1f} full steps ({steps - best.computed_steps:+.1f} steps of "
-            "compute): at this budget, running fewer steps serves this pipeline about as well; try a smaller --interval."
+            f"note: {steps} plain denoising steps without a cache score {value:.2f} dB, within {PLAIN_SAMPLING_MARGIN} "
+            f"dB of or above FreqCa's {best.psnr:.2f} dB with {best.computed_steps:.1f} full steps "
+            f"({steps - best.computed_steps:+.1f} steps of compute): at this budget, running fewer steps serves this "
+            "pipeline about as well; try a smaller --interval."
         )
     return 0
 
