@@ -248,3 +248,54 @@ def test_each_model_defaults_to_the_image_count_its_stored_results_were_measured
         stored = int(re.search(r"the mean over (\d+) images", page).group(1))
         assert zoo.images_for(name) == stored, name
     assert zoo.images_for("flux-scenes-16", 4) == 4
+
+
+def test_placement_search_moves_one_full_step_at_a_time_and_keeps_step_zero():
+    from benchmarks.placement_search import even_grid, neighbours
+
+    assert even_grid(28, 5) == (0, 6, 11, 17, 22)
+    assert even_grid(50, 7) == (0, 7, 14, 21, 29, 36, 43)
+    moves = neighbours((0, 3, 8, 17, 26), 28)
+    assert (0, 1, 8, 17, 26) in moves and (0, 3, 8, 17, 27) in moves
+    assert (0, 3, 8, 17, 28) not in moves  # past the last step
+    for placement in moves:
+        assert placement[0] == 0 and len(placement) == 5 and list(placement) == sorted(set(placement))
+        assert sum(a != b for a, b in zip(placement, (0, 3, 8, 17, 26))) == 1
+    assert neighbours((0, 1, 2), 3) == []  # nowhere to go
+
+
+def test_placement_search_climbs_to_the_optimum_of_a_separable_score():
+    from benchmarks.placement_search import MIN_GAIN, local_search
+
+    target = (0, 5, 10, 17, 24)
+    calls = []
+
+    def score(steps):
+        calls.append(steps)
+        return -float(sum((a - b) ** 2 for a, b in zip(steps, target)))
+
+    best, value, moves = local_search(score, (0, 3, 8, 17, 26), 28, log=lambda *_: None)
+    assert best == target and value == 0.0 and moves > 0
+    # A gain at or under MIN_GAIN is not taken.
+    flat = local_search(lambda steps: MIN_GAIN * (steps[1] == 4), (0, 3, 9), 12, log=lambda *_: None)
+    assert flat[0] == (0, 3, 9) and flat[2] == 0
+
+
+def test_placement_config_runs_exactly_the_given_full_steps():
+    from benchmarks.placement_search import FORECASTS, placement_config
+
+    for fields in FORECASTS.values():
+        for steps in [(0, 5, 10, 17, 24), (0, 1, 2, 3), (0,)]:
+            assert tuple(full_steps(28, placement_config(steps, **fields))) == steps
+
+
+def test_placement_search_table_gives_the_margin_over_plain_sampling_with_one_more_step():
+    from benchmarks.placement_search import format_search
+
+    result = {
+        "model": "m", "setting": "t2i-28", "interval": 9, "default_full_steps": [0, 3, 8, 17, 26],
+        "default_psnr": 16.4, "plain": {"5": 23.5, "6": 25.5},
+        "forecasts": {"f": {"best_full_steps": [0, 5, 11, 18, 24], "psnr": 24.25, "placements_measured": 40}},
+    }  # fmt: skip
+    row = format_search([result]).splitlines()[-1]
+    assert row == "| m | t2i-28 | 9 | 5 | 16.40 | 23.50 | 25.50 | f | [0, 5, 11, 18, 24] | 24.25 | -1.25 | 40 |"
