@@ -47,6 +47,8 @@ def placement_config(steps: tuple[int, ...], **fields) -> FreqCaConfig:
     Returns:
         [`FreqCaConfig`]
     """
+    if not steps or steps[0] != 0 or list(steps) != sorted(set(steps)):
+        raise ValueError(f"`steps` must be increasing step indices starting at 0 (always full), got {steps!r}.")
     never = 10**6
     return FreqCaConfig(
         cache_interval=never, first_interval=never, disable_cache_before_step=1, full_compute_steps=steps, **fields
@@ -142,7 +144,12 @@ def search(name: str, setting: str, interval: int, images: int, log=print) -> di
 
         def score(steps: tuple[int, ...], cache=cache, fields=fields) -> float:
             if steps not in cache:
-                cache[steps] = bench.measure(str(steps), "FreqCa", interval, placement_config(steps, **fields)).psnr
+                measured = bench.measure(str(steps), "FreqCa", interval, placement_config(steps, **fields))
+                # The hooks may compute a step the schedule did not ask for (e.g. too little history): that would
+                # compare placements at different compute.
+                if round(measured.evaluations) != len(steps):
+                    raise RuntimeError(f"{steps} ran {measured.evaluations:.2f} evaluations, not {len(steps)}.")
+                cache[steps] = measured.psnr
             return cache[steps]
 
         best = None
@@ -200,8 +207,15 @@ def main(argv: list[str] | None = None) -> int:
         "--out", type=Path, default=None, help="add the result to this JSON list and write its table beside it (.md)"
     )
     args = parser.parse_args(argv)
-    result = search(args.model, args.setting, args.interval, images_for(args.model, args.images))
+    result = search(
+        args.model,
+        args.setting,
+        args.interval,
+        images_for(args.model, args.images),
+        log=lambda *a: print(*a, flush=True),
+    )
     if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
         stored = json.loads(args.out.read_text()) if args.out.exists() else []
         stored = [
             r for r in stored if (r["model"], r["setting"], r["interval"]) != (args.model, args.setting, args.interval)

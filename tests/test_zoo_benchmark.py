@@ -287,6 +287,8 @@ def test_placement_config_runs_exactly_the_given_full_steps():
     for fields in FORECASTS.values():
         for steps in [(0, 5, 10, 17, 24), (0, 1, 2, 3), (0,)]:
             assert tuple(full_steps(28, placement_config(steps, **fields))) == steps
+    with pytest.raises(ValueError, match="starting at 0"):
+        placement_config((5, 9))
 
 
 def test_placement_search_table_gives_the_margin_over_plain_sampling_with_one_more_step():
@@ -299,3 +301,13 @@ def test_placement_search_table_gives_the_margin_over_plain_sampling_with_one_mo
     }  # fmt: skip
     row = format_search([result]).splitlines()[-1]
     assert row == "| m | t2i-28 | 9 | 5 | 16.40 | 23.50 | 25.50 | f | [0, 5, 11, 18, 24] | 24.25 | -1.25 | 40 |"
+
+
+@pytest.mark.skipif(not is_trained("flux-scenes-16"), reason="the zoo checkpoint is not in this checkout")
+def test_a_placement_runs_as_many_evaluations_as_it_lists_through_the_hooks():
+    from benchmarks.placement_search import FORECASTS, placement_config
+
+    bench = ZooBench("flux-scenes-16", "t2i-28", images=1)
+    for fields in FORECASTS.values():
+        result = bench.measure("placement", "FreqCa", 9, placement_config((0, 5, 10, 17, 24), **fields))
+        assert round(result.evaluations) == 5 and result.block_stack_evaluations == 5
