@@ -25,9 +25,10 @@ Settings:
   forecast of the model output along sigma, in the noise form for these flow-matching models; warm-up full steps 0 and
   3, the first full step half an interval later) with `N = 6` / `N = 9`. Measured on the zoo (`python -m
   benchmarks.zoo`, then `--summary`; 2-core CPU): at 50 and 28 steps the default leads every peer with at most one more
-  step by at least 0.5 dB in 18 of 24 cells; worst case -0.28 dB on the tune half (a true-CFG Qwen-Image model, 28
+  step by at least 0.5 dB in 25 of 32 cells; worst case -0.28 dB on the tune half (a true-CFG Qwen-Image model, 28
   steps, N=9, against 6 plain steps) and -9.13 dB on the held-out half (a true-CFG FLUX-architecture model with a fixed
-  sigma shift of 3, 28 steps, N=9, against 6 plain steps; it trails there at 28 steps and at 50 steps, N=9, too). At
+  sigma shift of 3, 28 steps, N=9, against 6 plain steps; it trails there at 28 steps and at 50 steps, N=9, too, and
+  a second such model, measured later, trails at 28 steps, N=9 by 3.91 dB). At
   50 steps `"balanced"` runs the transformer on as many steps as
   `"paper"` (10), `"fast"` on one fewer than `"paper-fast"` (7 against 8). The zoo holds small trained models, not
   these checkpoints: each row says so. `diffusers-freqca calibrate` chooses a configuration for your own model from one

@@ -105,6 +105,12 @@ ZOO: dict[str, ZooSpec] = {
                 batch_size=12, seed=5, transformer=FLUX_TRANSFORMER),
         ZooSpec("qwen-mixed-16", "held-out", "qwen", "mixed", 64, 64, FLUX_DEV_SCHEDULER, None, 2000, batch_size=12,
                 seed=6, transformer=QWEN_TRANSFORMER),
+        # A third fresh held-out pair (added once the previous two had been looked at), measured once with the default
+        # as it was: both with true CFG, one with the fixed shift under which the default had lost.
+        ZooSpec("flux-scenes-20x16", "held-out", "flux", "scenes", 80, 64, FIXED_SHIFT_3, 3.0, 2500, batch_size=12,
+                seed=7, transformer=FLUX_TRANSFORMER),
+        ZooSpec("qwen-patterns-24x16", "held-out", "qwen", "patterns", 96, 64, QWEN_IMAGE_SCHEDULER, 4.0, 2000,
+                batch_size=12, seed=8, transformer=QWEN_TRANSFORMER),
     )
 }  # fmt: skip
 
