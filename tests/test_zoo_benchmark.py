@@ -255,6 +255,11 @@ def test_placement_search_moves_one_full_step_at_a_time_and_keeps_step_zero():
 
     assert even_grid(28, 5) == (0, 6, 11, 17, 22)
     assert even_grid(50, 7) == (0, 7, 14, 21, 29, 36, 43)
+    # Full steps at least one step apart never round together: the search always starts at the default's count.
+    for run_steps in range(1, 60):
+        for count in range(1, run_steps + 1):
+            grid = even_grid(run_steps, count)
+            assert len(grid) == count and grid[0] == 0 and grid[-1] < run_steps
     moves = neighbours((0, 3, 8, 17, 26), 28)
     assert (0, 1, 8, 17, 26) in moves and (0, 3, 8, 17, 27) in moves
     assert (0, 3, 8, 17, 28) not in moves  # past the last step
