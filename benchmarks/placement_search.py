@@ -180,9 +180,9 @@ PSNR in dB against the full computation (mean over the images).
 def format_search(results: list[dict]) -> str:
     r"""A markdown table of [`search`]'s results, one row per forecast."""
     lines = [
-        "| model | setting | N | full steps | default | plain, as many | plain, one more | forecast | best placement "
+        "| model | setting | N | full steps | default's full steps | default | plain, as many | plain, one more | forecast | best placement "
         "| its PSNR | margin over plain, one more | placements measured |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for result in results:
         count = len(result["default_full_steps"])
@@ -190,7 +190,7 @@ def format_search(results: list[dict]) -> str:
         for label, found in result["forecasts"].items():
             lines.append(
                 f"| {result['model']} | {result['setting']} | {result['interval']} | {count} "
-                f"| {result['default_psnr']:.2f} | {plain_same:.2f} | {plain_more:.2f} | {label} "
+                f"| {result['default_full_steps']} | {result['default_psnr']:.2f} | {plain_same:.2f} | {plain_more:.2f} | {label} "
                 f"| {found['best_full_steps']} | {found['psnr']:.2f} | {found['psnr'] - plain_more:+.2f} "
                 f"| {found['placements_measured']} |"
             )
@@ -200,9 +200,18 @@ def format_search(results: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", required=True, help="a zoo model (tools/zoo/specs.py)")
-    parser.add_argument("--setting", default="t2i-28", choices=sorted(SETTINGS))
-    parser.add_argument("--interval", type=int, default=9, help="cache_interval N of the default (sets the count)")
-    parser.add_argument("--images", type=int, default=None, help="images per run (default: the zoo page's count)")
+    parser.add_argument(
+        "--setting", default="t2i-28", choices=sorted(SETTINGS), help="steps and img2img strength (default: t2i-28)"
+    )
+    parser.add_argument(
+        "--interval", type=int, default=9, help="the default's cache_interval N: its full steps set the count (9)"
+    )
+    parser.add_argument(
+        "--images",
+        type=int,
+        default=None,
+        help="images per run (default: as many as the model's zoo page was measured with)",
+    )
     parser.add_argument(
         "--out", type=Path, default=None, help="add the result to this JSON list and write its table beside it (.md)"
     )

@@ -305,7 +305,9 @@ def test_placement_search_table_gives_the_margin_over_plain_sampling_with_one_mo
         "forecasts": {"f": {"best_full_steps": [0, 5, 11, 18, 24], "psnr": 24.25, "placements_measured": 40}},
     }  # fmt: skip
     row = format_search([result]).splitlines()[-1]
-    assert row == "| m | t2i-28 | 9 | 5 | 16.40 | 23.50 | 25.50 | f | [0, 5, 11, 18, 24] | 24.25 | -1.25 | 40 |"
+    assert row == (
+        "| m | t2i-28 | 9 | 5 | [0, 3, 8, 17, 26] | 16.40 | 23.50 | 25.50 | f | [0, 5, 11, 18, 24] | 24.25 | -1.25 | 40 |"
+    )
 
 
 @pytest.mark.skipif(not is_trained("flux-scenes-16"), reason="the zoo checkpoint is not in this checkout")
